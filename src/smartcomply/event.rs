@@ -1,0 +1,263 @@
+//! The SmartComply envelope: one [`Event`] per delivery, its typed
+//! [`EventData`], and the synthetic `webhook.test` event.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+
+use super::*;
+use crate::wire;
+
+id_newtype! {
+    /// An event's unique ID (`evt_...`): deduplicate deliveries on it.
+    EventId
+}
+
+/// One SmartComply webhook delivery.
+///
+/// On the wire: `{"id": .., "type": .., "created_at": .., "data": {..}}`,
+/// keys in any order; unknown keys are ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The event's unique ID; retries of one delivery share it.
+    pub id: EventId,
+    /// When SmartComply created the event.
+    pub created_at: OffsetDateTime,
+    /// The typed payload; its variant is the event type.
+    pub data: EventData,
+}
+
+impl Event {
+    /// The wire `type` (`"test.submitted"`, ...), also for unknown events.
+    pub fn event_type(&self) -> &str {
+        self.data.tag()
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        wire::envelope::write(s, Some(&self.id), Some(&self.created_at), &self.data)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (id, created_at, data) = wire::envelope::read_full(d)?;
+        Ok(Event {
+            id,
+            created_at,
+            data,
+        })
+    }
+}
+
+tagged_union! {
+    /// The typed `data` of an [`Event`], one variant per event type.
+    ///
+    /// On its own it is written as `{"type": .., "data": {..}}`.
+    pub enum EventData {
+        tag:
+            /// A SmartComply event type, as in the envelope's `type`.
+            EventType = "type",
+        payload: "data",
+        id: "id",
+        time: "created_at",
+        unknown: UnknownEvent,
+        /// `test.submitted`: a backflow test report was submitted.
+        TestSubmitted(TestSubmitted) = "test.submitted",
+        /// `test.failed`: a backflow test report recorded a failure.
+        TestFailed(TestFailed) = "test.failed",
+        /// `assembly.due_soon`: an assembly's annual test is due in 30 days.
+        AssemblyDueSoon(AssemblyDueSoon) = "assembly.due_soon",
+        /// `iu.exceedance_detected`: a sample exceeded a permit limit.
+        IuExceedanceDetected(IuExceedanceDetected) = "iu.exceedance_detected",
+        /// `permit.expiring`: a discharge permit expires in 60 days.
+        PermitExpiring(PermitExpiring) = "permit.expiring",
+        /// `manifest.filed`: a grease-trap pump-out manifest was filed.
+        ManifestFiled(ManifestFiled) = "manifest.filed",
+        /// `notice.created`: a violation notice was issued.
+        NoticeCreated(NoticeCreated) = "notice.created",
+        /// `inspection.completed`: a field inspection was marked complete.
+        InspectionCompleted(InspectionCompleted) = "inspection.completed",
+        /// `report.certified`: a compliance report was certified.
+        ReportCertified(ReportCertified) = "report.certified",
+        /// `partner.approved`: a partner integration was approved.
+        PartnerApproved(PartnerApproved) = "partner.approved",
+        /// `partner.application_submitted`: a partner applied.
+        PartnerApplicationSubmitted(PartnerApplicationSubmitted) = "partner.application_submitted",
+        /// `webhook.test`: a synthetic test event sent from the dashboard.
+        WebhookTest(WebhookTest) = "webhook.test",
+    }
+}
+
+impl EventData {
+    /// The wire `type` of this payload.
+    pub fn event_type(&self) -> &str {
+        self.tag()
+    }
+}
+
+/// An event of a type this version of the crate does not know, kept as
+/// sent so that it can be logged, stored or forwarded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnknownEvent {
+    /// The wire `type`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The raw `data`.
+    pub data: serde_json::Value,
+}
+
+impl wire::Unknown for UnknownEvent {
+    fn new(tag: String, raw: serde_json::Value) -> Self {
+        UnknownEvent {
+            event_type: tag,
+            data: raw,
+        }
+    }
+
+    fn tag(&self) -> &str {
+        &self.event_type
+    }
+
+    fn raw(&self) -> &serde_json::Value {
+        &self.data
+    }
+}
+
+/// `webhook.test`: a synthetic event sent from the dashboard or the API to
+/// check a receiver; never subscribable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookTest {
+    /// Always `true` for test events.
+    pub test: bool,
+    /// A human-readable note from SmartComply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When the test was sent.
+    #[serde(with = "wire::Instant")]
+    pub sent_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smartcomply::parse;
+    use serde_json::json;
+
+    fn body(value: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    const TEST: &str = r#"{"test": true, "sent_at": "2026-05-05T14:00:00Z"}"#;
+
+    #[test]
+    fn keys_in_any_order_and_unknown_keys_ignored() {
+        let in_order = format!(
+            r#"{{"id":"evt_1","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{TEST}}}"#
+        );
+        let data_first = format!(
+            r#"{{"data":{TEST},"extra":[1,{{"a":null}}],"created_at":"2026-05-05T14:00:00Z","type":"webhook.test","id":"evt_1"}}"#
+        );
+        let a = parse(in_order.as_bytes()).unwrap();
+        let b = parse(data_first.as_bytes()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.event_type(), "webhook.test");
+        let EventData::WebhookTest(t) = &a.data else {
+            panic!("{a:?}")
+        };
+        assert!(t.test);
+        assert_eq!(t.note, None);
+    }
+
+    #[test]
+    fn unknown_type_keeps_type_and_data_and_round_trips() {
+        let raw = json!({"id": "evt_2", "type": "meter.read", "created_at": "2026-05-05T14:00:00Z", "data": {"reading": 12.5, "tags": ["a"]}});
+        let event = parse(&body(raw.clone())).unwrap();
+        assert_eq!(event.event_type(), "meter.read");
+        let EventData::Unknown(u) = &event.data else {
+            panic!("{event:?}")
+        };
+        assert_eq!(u.data, json!({"reading": 12.5, "tags": ["a"]}));
+        assert_eq!(event.data.kind(), EventType::Unknown("meter.read".into()));
+        let again: serde_json::Value = serde_json::to_value(&event).unwrap();
+        assert_eq!(again, raw);
+    }
+
+    #[test]
+    fn data_first_errors_still_name_the_field() {
+        let raw = json!({"data": {"test": "yes", "sent_at": "2026-05-05T14:00:00Z"}, "type": "webhook.test", "id": "e", "created_at": "2026-05-05T14:00:00Z"});
+        let err = parse(&body(raw)).unwrap_err().to_string();
+        assert!(
+            err.contains("webhook.test") && err.contains("expected a boolean"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_and_duplicate_envelope_keys() {
+        for (raw, want) in [
+            (
+                json!({"type": "x.y", "created_at": "2026-05-05T14:00:00Z", "data": {}}),
+                "missing field `id`",
+            ),
+            (
+                json!({"id": "e", "type": "x.y", "data": {}}),
+                "missing field `created_at`",
+            ),
+            (
+                json!({"id": "e", "created_at": "2026-05-05T14:00:00Z", "data": {}}),
+                "missing field `type`",
+            ),
+            (
+                json!({"id": "e", "type": "x.y", "created_at": "2026-05-05T14:00:00Z"}),
+                "missing field `data`",
+            ),
+            (
+                json!({"id": 5, "type": "x.y", "created_at": "2026-05-05T14:00:00Z", "data": {}}),
+                "invalid type: integer `5`",
+            ),
+        ] {
+            let err = parse(&body(raw)).unwrap_err().to_string();
+            assert!(err.contains(want), "{err} !~ {want}");
+        }
+        let dup =
+            br#"{"id":"a","id":"b","type":"x","created_at":"2026-05-05T14:00:00Z","data":{}}"#;
+        assert!(
+            parse(dup)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate field `id`")
+        );
+        let dup =
+            br#"{"id":"a","type":"x","data":{},"created_at":"2026-05-05T14:00:00Z","data":{}}"#;
+        assert!(
+            parse(dup)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate field `data`")
+        );
+    }
+
+    #[test]
+    fn event_data_alone_is_adjacently_tagged() {
+        let data: EventData =
+            serde_json::from_str(&format!(r#"{{"data":{TEST},"type":"webhook.test"}}"#)).unwrap();
+        assert_eq!(data.event_type(), "webhook.test");
+        let written = serde_json::to_value(&data).unwrap();
+        assert_eq!(written["type"], "webhook.test");
+        assert_eq!(written["data"]["sent_at"], "2026-05-05T14:00:00Z");
+        assert_eq!(serde_json::from_value::<EventData>(written).unwrap(), data);
+    }
+
+    #[test]
+    fn event_types_are_open() {
+        assert_eq!(EventType::from("test.failed"), EventType::TestFailed);
+        assert_eq!(EventType::from("test.failed").as_str(), "test.failed");
+        assert_eq!(EventType::KNOWN.len(), 12);
+        for known in EventType::KNOWN {
+            assert!(EventType::from(*known).is_known());
+            assert_eq!(EventType::from(*known).as_str(), *known);
+        }
+        assert!(!EventType::from("nope").is_known());
+    }
+}

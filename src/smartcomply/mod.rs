@@ -1,0 +1,402 @@
+//! SmartComply webhooks: backflow testing, industrial pretreatment, FOG
+//! manifests, inspections, notices, reports and partner integrations.
+//!
+//! Every delivery is one JSON [`Event`] envelope, signed in the
+//! [`SIGNATURE_HEADER`] as `t=<unix seconds>,v1=<hex>`, where the hex is
+//! HMAC-SHA256 over `"{t}.{raw body}"` keyed with the endpoint's secret
+//! (the whole `whsec_...` string).
+//!
+//! ```
+//! use utility_webhooks::smartcomply::{self, EventData, Verifier};
+//!
+//! # fn main() -> Result<(), utility_webhooks::Error> {
+//! let body = br#"{"id":"evt_1","type":"test.failed","created_at":"2026-05-05T15:10:00Z",
+//!   "data":{"test_id":"bft_1","assembly_id":"asm_1","tester_id":"tst_1",
+//!           "result":"fail","test_date":"2026-05-05"}}"#;
+//! let now = time::OffsetDateTime::now_utc();
+//! let header = smartcomply::sign("whsec_demo", now, body);
+//!
+//! let verifier = Verifier::new("whsec_demo")?;
+//! let event = verifier.verify_and_parse(&header, body)?;
+//! assert_eq!(event.event_type(), "test.failed");
+//! if let EventData::TestFailed(test) = &event.data {
+//!     assert_eq!(test.assembly_id.as_str(), "asm_1");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod backflow;
+mod event;
+mod fog;
+mod inspections;
+mod notices;
+mod partners;
+mod pretreatment;
+mod reports;
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::signature::{self, Keys, Tag};
+
+pub use backflow::{
+    AssemblyDueSoon, AssemblyId, AssemblyType, TestFailed, TestId, TestReport, TestResult,
+    TestSubmitted, TesterId,
+};
+pub use event::{Event, EventData, EventId, EventType, UnknownEvent, WebhookTest};
+pub use fog::{EstablishmentId, HaulerId, ManifestFiled, PumpOutId};
+pub use inspections::{InspectionCompleted, InspectionId, InspectionResult, InspectionType};
+pub use notices::{FacilityId, NoticeCreated, NoticeId, NoticeType, Severity};
+pub use partners::{IntegrationType, PartnerApplicationSubmitted, PartnerApproved, PartnerId};
+pub use pretreatment::{
+    Exceedance, IndustrialUserId, IuExceedanceDetected, PermitExpiring, PermitId, PermitType,
+    SampleId,
+};
+pub use reports::{ReportCertified, ReportId, ReportType};
+
+/// The header that carries the signature, lowercase as `http` spells
+/// header names (header names are case-insensitive).
+pub const SIGNATURE_HEADER: &str = "x-smartcomply-signature";
+
+/// How far a signed timestamp may be from the verifier's clock, in either
+/// direction, unless [`Verifier::with_tolerance`] says otherwise.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// Checks SmartComply signatures against one or more secrets.
+///
+/// Build one at start-up and share it between request handlers: it is
+/// `Clone + Send + Sync`, each secret is keyed once, and its `Debug` shows
+/// no secret.
+///
+/// Checks run in this order: the header is read, the signature is compared
+/// (in constant time, against every secret), and only then is the
+/// timestamp's age checked.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    keys: Keys,
+    tolerance: Duration,
+}
+
+impl Verifier {
+    /// A verifier for one secret: the signing secret string as shown by
+    /// SmartComply, `whsec_` prefix included. An empty secret is
+    /// [`Error::EmptySecret`].
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, Error> {
+        Ok(Verifier {
+            keys: Keys::new(secret.as_ref())?,
+            tolerance: DEFAULT_TOLERANCE,
+        })
+    }
+
+    /// Accept one more secret, for rotation: a signature made with any of
+    /// the verifier's secrets passes.
+    pub fn with_secret(mut self, secret: impl AsRef<[u8]>) -> Result<Self, Error> {
+        self.keys.add(secret.as_ref())?;
+        Ok(self)
+    }
+
+    /// Set how far the signed timestamp may be from the clock, in the past
+    /// and in the future (default [`DEFAULT_TOLERANCE`], 5 minutes). Whole
+    /// seconds count; a timestamp exactly at the tolerance passes.
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// The replay window set by [`Verifier::with_tolerance`].
+    pub fn tolerance(&self) -> Duration {
+        self.tolerance
+    }
+
+    /// Verify a delivery against the system clock.
+    ///
+    /// `header` is the value of [`SIGNATURE_HEADER`]; `body` the raw bytes
+    /// as received, before any JSON or UTF-8 processing.
+    pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), Error> {
+        self.verify_at(header, body, OffsetDateTime::now_utc())
+    }
+
+    /// Verify a delivery as of `now`.
+    pub fn verify_at(
+        &self,
+        header: impl AsRef<[u8]>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let header = Header::parse(header.as_ref())?;
+        if !self
+            .keys
+            .matches(&[header.timestamp_text, b".", body], header.signatures())
+        {
+            return Err(Error::SignatureMismatch);
+        }
+        check_age(header.timestamp, now, self.tolerance)
+    }
+
+    /// Verify against the system clock, then [`parse`].
+    pub fn verify_and_parse(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<Event, Error> {
+        self.verify(header, body)?;
+        parse(body)
+    }
+
+    /// Verify as of `now`, then [`parse`].
+    pub fn verify_and_parse_at(
+        &self,
+        header: impl AsRef<[u8]>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Event, Error> {
+        self.verify_at(header, body, now)?;
+        parse(body)
+    }
+}
+
+/// Parse a body into an [`Event`] without verifying it: for stored bodies,
+/// replays and tests. Anything not of the documented shape is
+/// [`Error::Payload`], naming the event type when the body declares one.
+pub fn parse(body: &[u8]) -> Result<Event, Error> {
+    crate::wire::from_body(body, "type")
+}
+
+/// The header value SmartComply would send for `body` at `timestamp`:
+/// `t=<unix seconds>,v1=<lowercase hex>`. For tests and local tools.
+pub fn sign(secret: impl AsRef<[u8]>, timestamp: OffsetDateTime, body: &[u8]) -> String {
+    let t = timestamp.unix_timestamp().to_string();
+    let v1 = signature::sign_hex(secret.as_ref(), &[t.as_bytes(), b".", body]);
+    format!("t={t},v1={v1}")
+}
+
+fn check_age(timestamp: i64, now: OffsetDateTime, tolerance: Duration) -> Result<(), Error> {
+    // i128 holds every difference of two i64 and every u64, so nothing here
+    // can overflow.
+    let age = i128::from(now.unix_timestamp()) - i128::from(timestamp);
+    let tolerance = i128::from(tolerance.as_secs());
+    if age > tolerance {
+        Err(Error::TimestampTooOld)
+    } else if -age > tolerance {
+        Err(Error::TimestampInFuture)
+    } else {
+        Ok(())
+    }
+}
+
+/// A read `x-smartcomply-signature` value.
+struct Header<'a> {
+    /// The `t` value as written: it is what was signed.
+    timestamp_text: &'a [u8],
+    timestamp: i64,
+    /// The whole (trimmed) header, walked again for the `v1` values.
+    raw: &'a [u8],
+}
+
+/// The non-empty `key=value` parts of a header, trimmed, or `None` for a
+/// part without `=`.
+fn parts(raw: &[u8]) -> impl Iterator<Item = Option<(&[u8], &[u8])>> + Clone {
+    raw.split(|&b| b == b',')
+        .map(signature::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let eq = part.iter().position(|&b| b == b'=')?;
+            Some((
+                signature::trim(&part[..eq]),
+                signature::trim(&part[eq + 1..]),
+            ))
+        })
+}
+
+impl<'a> Header<'a> {
+    fn parse(header: &'a [u8]) -> Result<Self, Error> {
+        let raw = signature::trim(header);
+        if raw.is_empty() {
+            return Err(Error::MissingSignature);
+        }
+        let mut timestamp = None;
+        let mut signatures = 0usize;
+        for part in parts(raw) {
+            match part.ok_or(Error::MalformedSignature)? {
+                (b"t", value) => {
+                    if timestamp.is_some() {
+                        return Err(Error::MalformedSignature);
+                    }
+                    timestamp = Some((value, parse_unix(value).ok_or(Error::MalformedSignature)?));
+                }
+                (b"v1", value) => {
+                    signature::decode_tag(value).ok_or(Error::MalformedSignature)?;
+                    signatures += 1;
+                }
+                _ => {}
+            }
+        }
+        match timestamp {
+            Some((timestamp_text, timestamp)) if signatures > 0 => Ok(Header {
+                timestamp_text,
+                timestamp,
+                raw,
+            }),
+            _ => Err(Error::MalformedSignature),
+        }
+    }
+
+    /// The decoded `v1` signatures (already checked to decode).
+    fn signatures(&self) -> impl Iterator<Item = Tag> + Clone + 'a {
+        parts(self.raw).filter_map(|part| match part {
+            Some((b"v1", value)) => signature::decode_tag(value),
+            _ => None,
+        })
+    }
+}
+
+/// A whole number of Unix seconds: an optional `-` and ASCII digits that
+/// fit in `i64`.
+fn parse_unix(text: &[u8]) -> Option<i64> {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const SECRET: &str = "whsec_test";
+    const NOW: OffsetDateTime = datetime!(2026-05-05 14:00:00 UTC);
+
+    fn verifier() -> Verifier {
+        Verifier::new(SECRET).unwrap()
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let header = sign(SECRET, NOW, b"{}");
+        assert!(header.starts_with("t=1777989600,v1="), "{header}");
+        assert_eq!(header.len(), "t=1777989600,v1=".len() + 64);
+        verifier().verify_at(&header, b"{}", NOW).unwrap();
+        assert!(matches!(
+            verifier().verify_at(&header, b"{ }", NOW),
+            Err(Error::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn header_reading() {
+        let sig = sign(SECRET, NOW, b"x");
+        let v1 = sig.split_once(",v1=").unwrap().1;
+        let ok = |h: String| verifier().verify_at(h, b"x", NOW);
+        ok(format!(" v1 = {v1} , t = 1777989600 ")).unwrap();
+        ok(format!(
+            "t=1777989600,v0=abc,v1={},v1={v1},",
+            "0".repeat(64)
+        ))
+        .unwrap();
+        ok(format!("t=1777989600,v1={}", v1.to_uppercase())).unwrap();
+        for (h, want) in [
+            (String::new(), "MissingSignature"),
+            (" \t ".into(), "MissingSignature"),
+            (format!("v1={v1}"), "MalformedSignature"),
+            ("t=1777989600".into(), "MalformedSignature"),
+            (
+                format!("t=1777989600,t=1777989600,v1={v1}"),
+                "MalformedSignature",
+            ),
+            (format!("t=+1777989600,v1={v1}"), "MalformedSignature"),
+            (format!("t=-,v1={v1}"), "MalformedSignature"),
+            (
+                format!("t=9223372036854775808,v1={v1}"),
+                "MalformedSignature",
+            ),
+            (
+                format!("t=1777989600,v1={}", &v1[..63]),
+                "MalformedSignature",
+            ),
+            (format!("t=1777989600,v1={v1},junk"), "MalformedSignature"),
+            (
+                format!("t=1777989600,v1={}", "g".repeat(64)),
+                "MalformedSignature",
+            ),
+        ] {
+            let got = ok(h.clone()).unwrap_err();
+            assert_eq!(format!("{got:?}"), want, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn non_utf8_header_is_malformed_not_a_panic() {
+        let got = verifier()
+            .verify_at(b"t=1\xff,v1=\xfe", b"", NOW)
+            .unwrap_err();
+        assert!(matches!(got, Error::MalformedSignature));
+    }
+
+    #[test]
+    fn age_window_both_ways_with_extreme_timestamps() {
+        let v = verifier();
+        let at = |t: i64| {
+            let header = {
+                let v1 =
+                    signature::sign_hex(SECRET.as_bytes(), &[t.to_string().as_bytes(), b".", b"b"]);
+                format!("t={t},v1={v1}")
+            };
+            v.verify_at(header, b"b", NOW)
+        };
+        let now = NOW.unix_timestamp();
+        at(now - 300).unwrap();
+        at(now + 300).unwrap();
+        assert!(matches!(at(now - 301), Err(Error::TimestampTooOld)));
+        assert!(matches!(at(now + 301), Err(Error::TimestampInFuture)));
+        assert!(matches!(at(i64::MIN), Err(Error::TimestampTooOld)));
+        assert!(matches!(at(i64::MAX), Err(Error::TimestampInFuture)));
+        let wide = verifier().with_tolerance(Duration::from_secs(u64::MAX));
+        let header = sign(SECRET, NOW, b"b");
+        wide.verify_at(header, b"b", datetime!(9999-12-31 23:59:59 UTC))
+            .unwrap();
+    }
+
+    #[test]
+    fn signature_is_checked_before_age() {
+        let header = sign("whsec_other", datetime!(2000-01-01 0:00 UTC), b"b");
+        assert!(matches!(
+            verifier().verify_at(header, b"b", NOW),
+            Err(Error::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn rotation_accepts_either_secret() {
+        let v = Verifier::new("whsec_old")
+            .unwrap()
+            .with_secret("whsec_new")
+            .unwrap();
+        v.verify_at(sign("whsec_old", NOW, b"b"), b"b", NOW)
+            .unwrap();
+        v.verify_at(sign("whsec_new", NOW, b"b"), b"b", NOW)
+            .unwrap();
+        assert!(matches!(
+            v.verify_at(sign("whsec_x", NOW, b"b"), b"b", NOW),
+            Err(Error::SignatureMismatch)
+        ));
+        assert!(matches!(Verifier::new(""), Err(Error::EmptySecret)));
+        assert!(matches!(
+            verifier().with_secret(b""),
+            Err(Error::EmptySecret)
+        ));
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let shown = format!("{:?}", verifier().with_secret("whsec_second").unwrap());
+        assert!(!shown.contains("whsec"), "{shown}");
+        assert!(shown.contains("2 secret(s)"), "{shown}");
+    }
+
+    #[test]
+    fn verifier_is_shareable() {
+        fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+        assert_shareable::<Verifier>();
+    }
+}

@@ -1,0 +1,248 @@
+//! The envelope both vendors wrap their payloads in: an identity, a time,
+//! a type tag and a payload whose shape the tag decides.
+//!
+//! The usual order puts the tag before the payload, and then the payload is
+//! deserialized straight into its type in the same pass. When the payload
+//! comes first it is buffered as a `serde_json::Value` and converted once
+//! the tag is known.
+
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Codec, InstantCodec, Tagged};
+
+/// Read a whole envelope: identity, time, tag and payload are all required.
+pub(crate) fn read_full<'de, D, I, T>(d: D) -> Result<(I, OffsetDateTime, T), D::Error>
+where
+    D: Deserializer<'de>,
+    I: Deserialize<'de>,
+    T: Tagged,
+{
+    let env = d.deserialize_map(EnvelopeVisitor::<I, T> {
+        full: true,
+        marker: PhantomData,
+    })?;
+    match (env.id, env.time) {
+        (Some(id), Some(time)) => Ok((id, time, env.payload)),
+        (None, _) => Err(de::Error::missing_field(T::ID_KEY)),
+        (_, None) => Err(de::Error::missing_field(T::TIME_KEY)),
+    }
+}
+
+/// Read only the tag and payload; every other key is ignored.
+pub(crate) fn read_payload<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Tagged,
+{
+    d.deserialize_map(EnvelopeVisitor::<IgnoredAny, T> {
+        full: false,
+        marker: PhantomData,
+    })
+    .map(|env| env.payload)
+}
+
+/// Write an envelope in the order `id`, tag, time, payload, leaving out the
+/// parts that are `None`.
+pub(crate) fn write<S, I, T>(
+    s: S,
+    id: Option<&I>,
+    time: Option<&OffsetDateTime>,
+    payload: &T,
+) -> Result<S::Ok, S::Error>
+where
+    S: Serializer,
+    I: Serialize,
+    T: Tagged,
+{
+    let mut map = s.serialize_map(None)?;
+    if let Some(id) = id {
+        map.serialize_entry(T::ID_KEY, id)?;
+    }
+    map.serialize_entry(T::TAG_KEY, payload.tag())?;
+    if let Some(time) = time {
+        map.serialize_entry(T::TIME_KEY, &Encoded::<InstantCodec>(time))?;
+    }
+    map.serialize_entry(T::PAYLOAD_KEY, &Payload(payload))?;
+    map.end()
+}
+
+struct Encoded<'a, C: Codec>(&'a C::Value);
+
+impl<C: Codec> Serialize for Encoded<'_, C> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        C::encode(self.0, s)
+    }
+}
+
+struct Payload<'a, T>(&'a T);
+
+impl<T: Tagged> Serialize for Payload<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_payload(s)
+    }
+}
+
+struct Envelope<I, T> {
+    id: Option<I>,
+    time: Option<OffsetDateTime>,
+    payload: T,
+}
+
+struct EnvelopeVisitor<I, T> {
+    /// Whether identity and time are read (and required).
+    full: bool,
+    marker: PhantomData<fn() -> (I, T)>,
+}
+
+enum Key {
+    Id,
+    Time,
+    Tag,
+    Payload,
+    Other,
+}
+
+struct KeySeed<T> {
+    full: bool,
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<'de, T: Tagged> DeserializeSeed<'de> for KeySeed<T> {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<T: Tagged> Visitor<'_> for KeySeed<T> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(if key == T::TAG_KEY {
+            Key::Tag
+        } else if key == T::PAYLOAD_KEY {
+            Key::Payload
+        } else if self.full && key == T::ID_KEY {
+            Key::Id
+        } else if self.full && key == T::TIME_KEY {
+            Key::Time
+        } else {
+            Key::Other
+        })
+    }
+}
+
+struct PayloadSeed<T: Tagged>(T::Tag);
+
+impl<'de, T: Tagged> DeserializeSeed<'de> for PayloadSeed<T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize_as(self.0, d)
+    }
+}
+
+struct DecodeSeed<C>(PhantomData<C>);
+
+impl<'de, C: Codec> DeserializeSeed<'de> for DecodeSeed<C> {
+    type Value = C::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<C::Value, D::Error> {
+        C::decode(d)
+    }
+}
+
+fn duplicate<E: de::Error>(seen: bool, key: &'static str) -> Result<(), E> {
+    if seen {
+        Err(E::duplicate_field(key))
+    } else {
+        Ok(())
+    }
+}
+
+impl<'de, I: Deserialize<'de>, T: Tagged> Visitor<'de> for EnvelopeVisitor<I, T> {
+    type Value = Envelope<I, T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "an object with `{}` and `{}`",
+            T::TAG_KEY,
+            T::PAYLOAD_KEY
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut id = None;
+        let mut time = None;
+        let mut tag: Option<T::Tag> = None;
+        let mut tag_seen = false;
+        let mut payload: Option<T> = None;
+        let mut early: Option<serde_json::Value> = None;
+        let keys = || KeySeed::<T> {
+            full: self.full,
+            marker: PhantomData,
+        };
+        while let Some(key) = map.next_key_seed(keys())? {
+            match key {
+                Key::Id => {
+                    duplicate(id.is_some(), T::ID_KEY)?;
+                    id = Some(map.next_value()?);
+                }
+                Key::Time => {
+                    duplicate(time.is_some(), T::TIME_KEY)?;
+                    time = Some(map.next_value_seed(DecodeSeed::<InstantCodec>(PhantomData))?);
+                }
+                Key::Tag => {
+                    duplicate(tag_seen, T::TAG_KEY)?;
+                    tag_seen = true;
+                    let value: T::Tag = map.next_value()?;
+                    match early.take() {
+                        Some(raw) => {
+                            payload =
+                                Some(T::deserialize_as(value, raw).map_err(de::Error::custom)?)
+                        }
+                        None => tag = Some(value),
+                    }
+                }
+                Key::Payload => {
+                    duplicate(payload.is_some() || early.is_some(), T::PAYLOAD_KEY)?;
+                    match tag.take() {
+                        Some(value) => {
+                            payload = Some(map.next_value_seed(PayloadSeed::<T>(value))?)
+                        }
+                        None => early = Some(map.next_value()?),
+                    }
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !tag_seen {
+            return Err(de::Error::missing_field(T::TAG_KEY));
+        }
+        let Some(payload) = payload else {
+            return Err(de::Error::missing_field(T::PAYLOAD_KEY));
+        };
+        if self.full {
+            if id.is_none() {
+                return Err(de::Error::missing_field(T::ID_KEY));
+            }
+            if time.is_none() {
+                return Err(de::Error::missing_field(T::TIME_KEY));
+            }
+        }
+        Ok(Envelope { id, time, payload })
+    }
+}

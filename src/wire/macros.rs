@@ -1,0 +1,268 @@
+//! Declarative macros for the two recurring wire shapes: ID newtypes and
+//! open enums.
+
+/// An identifier newtype over `String`, serialized as the bare string.
+macro_rules! id_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wrap a wire value.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The exact wire value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The wire value, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+/// An enum of known wire strings plus `Unknown(String)`, which keeps any
+/// other value as sent. Known values deserialize without allocating.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        ///
+        /// Unknown wire values are kept in `Unknown`; build values with
+        /// `From<&str>` (or `parse`) so that a known value never lands there.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* #[doc = concat!("\n\nWire value: `", $wire, "`.")] $variant, )+
+            /// A value this version of the crate does not know, kept as sent.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Every known wire value, in declaration order.
+            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
+
+            /// The exact wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $wire, )+
+                    Self::Unknown(other) => other,
+                }
+            }
+
+            /// `false` for [`Self::Unknown`].
+            pub fn is_known(&self) -> bool {
+                !matches!(self, Self::Unknown(_))
+            }
+
+            fn known(wire: &str) -> Option<Self> {
+                match wire {
+                    $( $wire => Some(Self::$variant), )+
+                    _ => None,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(wire: &str) -> Self {
+                Self::known(wire).unwrap_or_else(|| Self::Unknown(wire.to_owned()))
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(wire: String) -> Self {
+                Self::known(&wire).unwrap_or(Self::Unknown(wire))
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(wire: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(wire))
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str($crate::wire::OpenVisitor::<Self>::new(stringify!($name)))
+            }
+        }
+    };
+}
+
+/// A union of typed payloads chosen by a tag beside them (`type` and
+/// `data`, or `event` and `message`), with a tag enum to match and an
+/// unknown variant that keeps the raw JSON.
+macro_rules! tagged_union {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            tag: $(#[$tmeta:meta])* $tag:ident = $tag_key:literal,
+            payload: $payload_key:literal,
+            id: $id_key:literal,
+            time: $time_key:literal,
+            unknown: $unknown:ident,
+            $( $(#[$vmeta:meta])* $variant:ident($ty:ty) = $wire:literal, )+
+        }
+    ) => {
+        open_enum! {
+            $(#[$tmeta])*
+            pub enum $tag {
+                $( $(#[$vmeta])* $variant = $wire, )+
+            }
+        }
+
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant($ty), )+
+            /// A type this version of the crate does not know: its name and
+            /// raw JSON, kept as sent.
+            Unknown($unknown),
+        }
+
+        impl $name {
+            /// The wire tag: the type for known payloads, the sent string for
+            /// unknown ones.
+            pub fn tag(&self) -> &str {
+                match self {
+                    $( Self::$variant(_) => $wire, )+
+                    Self::Unknown(unknown) => $crate::wire::Unknown::tag(unknown),
+                }
+            }
+
+            /// The tag as an enum.
+            pub fn kind(&self) -> $tag {
+                match self {
+                    $( Self::$variant(_) => $tag::$variant, )+
+                    Self::Unknown(unknown) => $tag::Unknown($crate::wire::Unknown::tag(unknown).to_owned()),
+                }
+            }
+        }
+
+        impl $crate::wire::Tagged for $name {
+            type Tag = $tag;
+            const TAG_KEY: &'static str = $tag_key;
+            const PAYLOAD_KEY: &'static str = $payload_key;
+            const ID_KEY: &'static str = $id_key;
+            const TIME_KEY: &'static str = $time_key;
+
+            fn tag(&self) -> &str {
+                $name::tag(self)
+            }
+
+            fn deserialize_as<'de, D: serde::Deserializer<'de>>(
+                tag: $tag,
+                d: D,
+            ) -> Result<Self, D::Error> {
+                use serde::Deserialize as _;
+                Ok(match tag {
+                    $( $tag::$variant => Self::$variant(<$ty>::deserialize(d)?), )+
+                    $tag::Unknown(tag) => Self::Unknown($crate::wire::Unknown::new(
+                        tag,
+                        serde_json::Value::deserialize(d)?,
+                    )),
+                })
+            }
+
+            fn serialize_payload<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::Serialize as _;
+                match self {
+                    $( Self::$variant(payload) => payload.serialize(s), )+
+                    Self::Unknown(unknown) => $crate::wire::Unknown::raw(unknown).serialize(s),
+                }
+            }
+        }
+
+        /// Written as `{"<tag>": .., "<payload>": ..}`, the envelope without
+        /// its identity and time.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::wire::envelope::write::<S, (), Self>(s, None, None, self)
+            }
+        }
+
+        /// Read from `{"<tag>": .., "<payload>": ..}` in either order; other
+        /// keys are ignored.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::wire::envelope::read_payload(d)
+            }
+        }
+    };
+}

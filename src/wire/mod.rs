@@ -1,0 +1,309 @@
+//! Serde helpers shared by every vendor: dates, instants, number-or-string
+//! text, open enums, ID newtypes and the tagged envelope.
+//!
+//! Nothing here names a vendor; vendor modules describe their wire shapes
+//! with these pieces.
+
+#[macro_use]
+mod macros;
+mod datetime;
+pub(crate) mod envelope;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serializer};
+
+use crate::error::{Error, PayloadError};
+
+pub(crate) use datetime::{InstantCodec, parse_date, parse_instant};
+
+/// How one Rust type is written to and read from the wire, for the field
+/// attributes `#[serde(with = "wire::Date")]` and friends.
+pub(crate) trait Codec {
+    /// The Rust type.
+    type Value;
+    /// Write `value` in its wire form.
+    fn encode<S: Serializer>(value: &Self::Value, s: S) -> Result<S::Ok, S::Error>;
+    /// Read a value from its wire form.
+    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Self::Value, D::Error>;
+}
+
+/// A required field written with codec `C`.
+pub(crate) struct With<C>(PhantomData<C>);
+
+impl<C: Codec> With<C> {
+    pub(crate) fn serialize<S: Serializer>(value: &C::Value, s: S) -> Result<S::Ok, S::Error> {
+        C::encode(value, s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<C::Value, D::Error> {
+        C::decode(d)
+    }
+}
+
+/// An optional field written with codec `C`: `null` or missing is `None`.
+/// Use it with `default` and `skip_serializing_if = "Option::is_none"`.
+pub(crate) struct Opt<C>(PhantomData<C>);
+
+impl<C: Codec> Opt<C> {
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<C::Value>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => C::encode(value, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<C::Value>, D::Error> {
+        d.deserialize_option(OptVisitor::<C>(PhantomData))
+    }
+}
+
+struct OptVisitor<C>(PhantomData<C>);
+
+impl<'de, C: Codec> Visitor<'de> for OptVisitor<C> {
+    type Value = Option<C::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("null or a value")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        C::decode(d).map(Some)
+    }
+}
+
+/// `time::Date` as `YYYY-MM-DD`.
+pub(crate) type Date = With<datetime::DateCodec>;
+/// `Option<time::Date>` as `YYYY-MM-DD` or `null`.
+pub(crate) type OptDate = Opt<datetime::DateCodec>;
+/// `time::OffsetDateTime` as RFC 3339 (read leniently, see [`parse_instant`]).
+pub(crate) type Instant = With<InstantCodec>;
+/// `Option<time::OffsetDateTime>` as RFC 3339 or `null`.
+pub(crate) type OptInstant = Opt<InstantCodec>;
+/// `String` read from a JSON string or number, written as a string.
+pub(crate) type Text = With<TextCodec>;
+/// `Option<String>` read from a JSON string, number or `null`.
+pub(crate) type OptText = Opt<TextCodec>;
+
+/// A string that some senders write as a JSON number (postcodes, phone
+/// numbers). Always kept as the string, so `"0800"` keeps its zero.
+pub(crate) struct TextCodec;
+
+impl Codec for TextCodec {
+    type Value = String;
+
+    fn encode<S: Serializer>(value: &String, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value)
+    }
+
+    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl Visitor<'_> for TextVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// The visitor behind every open enum: known values are matched without
+/// allocating, others are kept.
+pub(crate) struct OpenVisitor<T>(PhantomData<T>, &'static str);
+
+impl<T> OpenVisitor<T> {
+    pub(crate) fn new(name: &'static str) -> Self {
+        OpenVisitor(PhantomData, name)
+    }
+}
+
+impl<T: for<'a> From<&'a str> + From<String>> Visitor<'_> for OpenVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string ({})", self.1)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::from(v))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        Ok(T::from(v))
+    }
+}
+
+/// A payload whose shape is chosen by a tag beside it in an envelope.
+/// Implemented by `tagged_union!`.
+pub(crate) trait Tagged: Sized {
+    /// The open enum of tags.
+    type Tag: DeserializeOwned;
+    /// The key of the tag (`type`, `event`).
+    const TAG_KEY: &'static str;
+    /// The key of the payload (`data`, `message`).
+    const PAYLOAD_KEY: &'static str;
+    /// The key of the envelope's identity (`id`, `uuid`).
+    const ID_KEY: &'static str;
+    /// The key of the envelope's time (`created_at`, `timestamp`).
+    const TIME_KEY: &'static str;
+
+    /// The wire tag of this payload.
+    fn tag(&self) -> &str;
+    /// Read the payload for `tag`.
+    fn deserialize_as<'de, D: Deserializer<'de>>(tag: Self::Tag, d: D) -> Result<Self, D::Error>;
+    /// Write the payload alone (without its tag).
+    fn serialize_payload<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
+}
+
+/// The payload of a type the crate does not know: its tag and raw JSON.
+pub(crate) trait Unknown {
+    /// Keep an unknown payload.
+    fn new(tag: String, raw: serde_json::Value) -> Self;
+    /// The tag as sent.
+    fn tag(&self) -> &str;
+    /// The payload as sent.
+    fn raw(&self) -> &serde_json::Value;
+}
+
+/// Deserialize `body`, and on failure name the value of the top-level key
+/// `tag_key` in the error when the body declares one.
+pub(crate) fn from_body<T: DeserializeOwned>(body: &[u8], tag_key: &str) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|err| {
+        let tag = peek_tag(body, tag_key);
+        Error::Payload(PayloadError::new(&err, tag.as_deref()))
+    })
+}
+
+/// The string value of the top-level key `tag_key`, if `body` is an object
+/// that has one before any syntax error. Only used on the error path.
+pub(crate) fn peek_tag(body: &[u8], tag_key: &str) -> Option<String> {
+    let found = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let _ = de.deserialize_map(PeekVisitor {
+        key: tag_key,
+        found: &found,
+    });
+    found.into_inner()
+}
+
+struct PeekVisitor<'a> {
+    key: &'a str,
+    found: &'a RefCell<Option<String>>,
+}
+
+impl<'de> Visitor<'de> for PeekVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.key && self.found.borrow().is_none() {
+                if let Ok(tag) = map.next_value::<String>() {
+                    *self.found.borrow_mut() = Some(tag);
+                }
+                return Ok(());
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, Deserialize)]
+    struct Sample {
+        #[serde(with = "Text")]
+        code: String,
+        #[serde(with = "OptText", default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+        #[serde(with = "OptDate", default, skip_serializing_if = "Option::is_none")]
+        due: Option<time::Date>,
+    }
+
+    #[test]
+    fn text_keeps_strings_and_spells_numbers() {
+        let s: Sample = serde_json::from_str(r#"{"code": "0800", "phone": 61444111222}"#).unwrap();
+        assert_eq!(s.code, "0800");
+        assert_eq!(s.phone.as_deref(), Some("61444111222"));
+        assert_eq!(s.due, None);
+        let s: Sample =
+            serde_json::from_str(r#"{"code": 3003, "phone": null, "due": null}"#).unwrap();
+        assert_eq!(s.code, "3003");
+        assert_eq!(s.phone, None);
+        let s: Sample = serde_json::from_str(r#"{"code": -1.5}"#).unwrap();
+        assert_eq!(s.code, "-1.5");
+        let err = serde_json::from_str::<Sample>(r#"{"code": true}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("expected a string or a number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn optional_date_round_trips() {
+        let s: Sample = serde_json::from_str(r#"{"code": "x", "due": "2027-05-05"}"#).unwrap();
+        assert_eq!(s.due, Some(time::macros::date!(2027 - 05 - 05)));
+        let back = serde_json::to_string(&s).unwrap();
+        assert_eq!(back, r#"{"code":"x","due":"2027-05-05"}"#);
+        let err =
+            serde_json::from_str::<Sample>(r#"{"code": "x", "due": "2027-02-30"}"#).unwrap_err();
+        assert!(err.to_string().contains("2027-02-30"), "{err}");
+    }
+
+    #[test]
+    fn peek_finds_the_tag_before_a_later_error() {
+        assert_eq!(
+            peek_tag(br#"{"id": 1, "type": "a.b", "data": {"x": tru"#, "type").as_deref(),
+            Some("a.b")
+        );
+        assert_eq!(peek_tag(br#"{"type": 5}"#, "type"), None);
+        assert_eq!(peek_tag(b"[1]", "type"), None);
+        assert_eq!(peek_tag(b"", "type"), None);
+    }
+}
