@@ -87,6 +87,7 @@ impl Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayloadError {
     event_type: Option<String>,
+    path: Option<String>,
     message: String,
     line: usize,
     column: usize,
@@ -112,8 +113,13 @@ pub enum Category {
 const MAX_ECHOED_TYPE: usize = 64;
 
 impl PayloadError {
-    /// Wrap a `serde_json` error, naming the event type if it is known.
-    pub(crate) fn new(err: &serde_json::Error, event_type: Option<&str>) -> Self {
+    /// Wrap a `serde_json` error, naming the event type and the path to the
+    /// failing field where they are known.
+    pub(crate) fn new(
+        err: &serde_json::Error,
+        event_type: Option<&str>,
+        path: Option<String>,
+    ) -> Self {
         let category = match err.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
                 Category::Syntax
@@ -131,6 +137,7 @@ impl PayloadError {
         }
         PayloadError {
             event_type: event_type.map(echo),
+            path,
             message,
             line: err.line(),
             column: err.column(),
@@ -142,6 +149,13 @@ impl PayloadError {
     /// characters, control characters escaped).
     pub fn event_type(&self) -> Option<&str> {
         self.event_type.as_deref()
+    }
+
+    /// Where in the body the problem is, as keys and indexes from the top
+    /// (`data.exceedances[0].result_value`, `[2].message.Enquiry`), when it
+    /// is below the top level.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
     }
 
     /// What was wrong, without the position (for example
@@ -192,6 +206,9 @@ impl fmt::Display for PayloadError {
         if let Some(t) = &self.event_type {
             write!(f, " for event type `{t}`")?;
         }
+        if let Some(path) = &self.path {
+            write!(f, " at `{path}`")?;
+        }
         write!(f, ": {}", self.message)?;
         if self.line != 0 {
             write!(f, " at line {} column {}", self.line, self.column)?;
@@ -208,7 +225,7 @@ mod tests {
 
     fn payload(body: &str, ty: Option<&str>) -> PayloadError {
         let err = serde_json::from_str::<u8>(body).unwrap_err();
-        PayloadError::new(&err, ty)
+        PayloadError::new(&err, ty, Some("data.x".into()))
     }
 
     #[test]
@@ -230,10 +247,11 @@ mod tests {
         let shown = e.to_string();
         assert!(
             shown.starts_with(
-                "invalid webhook payload for event type `test.submitted`: invalid type: string"
+                "invalid webhook payload for event type `test.submitted` at `data.x`: invalid type: string"
             ),
             "{shown}"
         );
+        assert_eq!(e.path(), Some("data.x"));
         assert_eq!(shown.matches(" at line ").count(), 1, "{shown}");
         assert!(shown.ends_with("at line 2 column 5"), "{shown}");
     }

@@ -174,12 +174,23 @@ impl<'de, I: Deserialize<'de>, T: Tagged> Visitor<'de> for EnvelopeVisitor<I, T>
     type Value = Envelope<I, T>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "an object with `{}` and `{}`",
-            T::TAG_KEY,
-            T::PAYLOAD_KEY
-        )
+        if self.full {
+            write!(
+                f,
+                "an event object with `{}`, `{}`, `{}` and `{}`",
+                T::ID_KEY,
+                T::TAG_KEY,
+                T::TIME_KEY,
+                T::PAYLOAD_KEY
+            )
+        } else {
+            write!(
+                f,
+                "an object with `{}` and `{}`",
+                T::TAG_KEY,
+                T::PAYLOAD_KEY
+            )
+        }
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {

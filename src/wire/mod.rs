@@ -8,6 +8,7 @@
 mod macros;
 mod datetime;
 pub(crate) mod envelope;
+mod path;
 
 use std::cell::RefCell;
 use std::fmt;
@@ -205,12 +206,14 @@ pub(crate) trait Unknown {
     fn raw(&self) -> &serde_json::Value;
 }
 
-/// Deserialize `body`, and on failure name the value of the top-level key
-/// `tag_key` in the error when the body declares one.
+/// Deserialize `body`. On failure, and only then, read the body again to
+/// name the value of the top-level key `tag_key` (when the body declares
+/// one) and the path to the failing field.
 pub(crate) fn from_body<T: DeserializeOwned>(body: &[u8], tag_key: &str) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|err| {
         let tag = peek_tag(body, tag_key);
-        Error::Payload(PayloadError::new(&err, tag.as_deref()))
+        let path = path::error_path::<T>(body);
+        Error::Payload(PayloadError::new(&err, tag.as_deref(), path))
     })
 }
 

@@ -1,0 +1,100 @@
+//! Helpers shared by the integration tests: fixtures and signature vectors.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use utility_webhooks::Error;
+
+/// The crate's `fixtures/` folder.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// The bytes of `fixtures/<path>`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = fixtures_dir().join(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Every `*.json` file in `fixtures/<dir>`, sorted by name, with its bytes.
+pub fn fixtures_in(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// One signature test vector from `fixtures/signatures/<vendor>.json`.
+#[derive(Debug, Deserialize)]
+pub struct Vector {
+    pub name: String,
+    pub secrets: Vec<String>,
+    pub header: String,
+    pub body_hex: String,
+    #[serde(default)]
+    pub now: Option<i64>,
+    #[serde(default)]
+    pub tolerance_secs: Option<u64>,
+    pub expected: String,
+}
+
+impl Vector {
+    pub fn body(&self) -> Vec<u8> {
+        hex::decode(&self.body_hex).unwrap()
+    }
+}
+
+#[derive(Deserialize)]
+struct VectorFile {
+    vectors: Vec<Vector>,
+}
+
+/// The vectors of `fixtures/signatures/<vendor>.json`.
+pub fn vectors(vendor: &str) -> Vec<Vector> {
+    let file: VectorFile =
+        serde_json::from_slice(&fixture(&format!("signatures/{vendor}.json"))).unwrap();
+    assert!(!file.vectors.is_empty());
+    file.vectors
+}
+
+/// `"ok"` or the error variant's name, as the vectors spell them.
+pub fn outcome<T>(result: &Result<T, Error>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
+/// Bodies a network can send that are never valid JSON of any documented
+/// shape, with a label for assertion messages.
+pub fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("empty", b"".to_vec()),
+        ("whitespace", b"  \n\t ".to_vec()),
+        ("null", b"null".to_vec()),
+        ("number", b"42".to_vec()),
+        ("huge number", b"1e999999".to_vec()),
+        ("string", b"\"hello\"".to_vec()),
+        ("true", b"true".to_vec()),
+        (
+            "truncated",
+            b"{\"id\": \"evt_1\", \"type\": \"test.sub".to_vec(),
+        ),
+        ("invalid utf-8", b"{\"id\": \"\xff\xfe\"}".to_vec()),
+        ("bare invalid utf-8", vec![0xff, 0xfe, 0x00, 0x80]),
+        ("nested arrays", "[".repeat(100_000).into_bytes()),
+        ("nested objects", "{\"a\":".repeat(100_000).into_bytes()),
+        ("trailing garbage", b"{} x".to_vec()),
+        ("nul byte", b"\0".to_vec()),
+        ("bom", b"\xef\xbb\xbf{}".to_vec()),
+        ("array of numbers", b"[1, 2, 3]".to_vec()),
+    ]
+}

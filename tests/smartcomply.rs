@@ -1,0 +1,403 @@
+//! SmartComply: every catalog fixture, the signature vectors, round trips
+//! and hostile bodies.
+
+mod common;
+
+use common::{fixture, fixtures_in, hostile_bodies, outcome, vectors};
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use utility_webhooks::smartcomply::{
+    self, AssemblyType, Event, EventData, EventType, InspectionResult, InspectionType,
+    IntegrationType, NoticeType, PermitType, ReportType, Severity, TestResult, Verifier,
+};
+use utility_webhooks::{Category, Error};
+
+fn event(name: &str) -> Event {
+    smartcomply::parse(&fixture(&format!("smartcomply/{name}.json")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn every_fixture_is_named_after_its_known_type() {
+    let all = fixtures_in("smartcomply");
+    assert_eq!(all.len(), 12);
+    for (file, body) in all {
+        let event = smartcomply::parse(&body).unwrap();
+        assert_eq!(format!("{}.json", event.event_type()), file);
+        assert!(event.data.kind().is_known(), "{file}");
+        assert!(!matches!(event.data, EventData::Unknown(_)), "{file}");
+    }
+    assert_eq!(EventType::KNOWN.len(), 12);
+}
+
+#[test]
+fn test_submitted() {
+    let e = event("test.submitted");
+    assert_eq!(e.id.as_str(), "evt_8f3a2c1b6e9d4a07");
+    assert_eq!(e.created_at, datetime!(2026-05-05 14:30:00 UTC));
+    let EventData::TestSubmitted(t) = e.data else {
+        panic!()
+    };
+    assert_eq!(t.test_id.as_str(), "bft_a1b2c3d4");
+    assert_eq!(t.assembly_id.as_str(), "asm_d4c3b2a1");
+    assert_eq!(t.tester_id.as_str(), "tst_7e8f9a0b");
+    assert_eq!(t.result, TestResult::Pass);
+    assert_eq!(t.test_date, date!(2026 - 05 - 05));
+    assert_eq!(t.next_due_date, Some(date!(2027 - 05 - 05)));
+    assert_eq!(t.failure_reason, None);
+    assert_eq!(t.facility_name.as_deref(), Some("City Hall Annex"));
+}
+
+#[test]
+fn test_failed() {
+    let e = event("test.failed");
+    assert_eq!(e.id.as_str(), "evt_c4d5e6f7a8b90123");
+    assert_eq!(e.created_at, datetime!(2026-05-05 15:10:00 UTC));
+    let EventData::TestFailed(t) = e.data else {
+        panic!()
+    };
+    assert_eq!(t.test_id.as_str(), "bft_e5f6a7b8");
+    assert_eq!(t.assembly_id.as_str(), "asm_d4c3b2a1");
+    assert_eq!(t.tester_id.as_str(), "tst_7e8f9a0b");
+    assert_eq!(t.result, TestResult::Fail);
+    assert_eq!(t.test_date, date!(2026 - 05 - 05));
+    assert_eq!(t.next_due_date, None);
+    assert_eq!(
+        t.failure_reason.as_deref(),
+        Some("First check valve failed to hold")
+    );
+    assert_eq!(t.facility_name.as_deref(), Some("City Hall Annex"));
+}
+
+#[test]
+fn assembly_due_soon() {
+    let e = event("assembly.due_soon");
+    assert_eq!(e.id.as_str(), "evt_1a2b3c4d5e6f7890");
+    assert_eq!(e.created_at, datetime!(2026-04-05 08:00:00 UTC));
+    let EventData::AssemblyDueSoon(a) = e.data else {
+        panic!()
+    };
+    assert_eq!(a.assembly_id.as_str(), "asm_d4c3b2a1");
+    assert_eq!(a.facility_id.as_str(), "fac_9876abcd");
+    assert_eq!(a.due_date, date!(2026 - 05 - 05));
+    assert_eq!(a.days_remaining, 30);
+    assert_eq!(a.assembly_type, AssemblyType::Rpz);
+    assert_eq!(a.facility_name.as_deref(), Some("City Hall Annex"));
+    assert_eq!(a.address.as_deref(), Some("100 Main St"));
+}
+
+#[test]
+fn iu_exceedance_detected() {
+    let e = event("iu.exceedance_detected");
+    assert_eq!(e.id.as_str(), "evt_f0e1d2c3b4a59687");
+    assert_eq!(e.created_at, datetime!(2026-05-05 11:45:00 UTC));
+    let EventData::IuExceedanceDetected(x) = e.data else {
+        panic!()
+    };
+    assert_eq!(x.sample_id.as_str(), "smp_aabbccdd");
+    assert_eq!(x.industrial_user_id.as_str(), "iu_11223344");
+    assert_eq!(x.permit_id.as_str(), "prm_55667788");
+    assert_eq!(x.facility_name.as_deref(), Some("Acme Metal Finishing"));
+    assert_eq!(x.exceedances.len(), 1);
+    let z = &x.exceedances[0];
+    assert_eq!(z.parameter, "Zinc");
+    assert_eq!(z.result_value, 3.8);
+    assert_eq!(z.permit_limit, 2.6);
+    assert_eq!(z.unit, "mg/L");
+    assert_eq!(x.sample_date, date!(2026 - 05 - 03));
+    assert_eq!(x.monitoring_point.as_deref(), Some("MP-001"));
+}
+
+#[test]
+fn permit_expiring() {
+    let e = event("permit.expiring");
+    assert_eq!(e.id.as_str(), "evt_abcdef0123456789");
+    assert_eq!(e.created_at, datetime!(2026-03-06 08:00:00 UTC));
+    let EventData::PermitExpiring(p) = e.data else {
+        panic!()
+    };
+    assert_eq!(p.permit_id.as_str(), "prm_55667788");
+    assert_eq!(p.industrial_user_id.as_str(), "iu_11223344");
+    assert_eq!(p.facility_name.as_deref(), Some("Acme Metal Finishing"));
+    assert_eq!(p.expiration_date, date!(2026 - 05 - 05));
+    assert_eq!(p.days_remaining, 60);
+    assert_eq!(p.permit_type, PermitType::Individual);
+}
+
+#[test]
+fn manifest_filed() {
+    let e = event("manifest.filed");
+    assert_eq!(e.id.as_str(), "evt_1122334455667788");
+    assert_eq!(e.created_at, datetime!(2026-05-05 16:20:00 UTC));
+    let EventData::ManifestFiled(m) = e.data else {
+        panic!()
+    };
+    assert_eq!(m.pump_out_id.as_str(), "po_aabb1122");
+    assert_eq!(m.establishment_id.as_str(), "fse_ccdd3344");
+    assert_eq!(m.hauler_id.as_str(), "hsp_eeff5566");
+    assert_eq!(m.establishment_name.as_deref(), Some("Downtown Grill"));
+    assert_eq!(m.hauler_name.as_deref(), Some("CleanPipe Services"));
+    assert_eq!(m.gallons_pumped, 450.0);
+    assert_eq!(m.disposal_facility.as_deref(), Some("Metro WWTP"));
+    assert_eq!(m.service_date, date!(2026 - 05 - 05));
+}
+
+#[test]
+fn notice_created() {
+    let e = event("notice.created");
+    assert_eq!(e.id.as_str(), "evt_99887766aabbccdd");
+    assert_eq!(e.created_at, datetime!(2026-05-05 09:00:00 UTC));
+    let EventData::NoticeCreated(n) = e.data else {
+        panic!()
+    };
+    assert_eq!(n.notice_id.as_str(), "ntc_ddeeff00");
+    assert_eq!(n.facility_id.as_str(), "fac_9876abcd");
+    assert_eq!(n.facility_name.as_deref(), Some("Acme Metal Finishing"));
+    assert_eq!(n.notice_type, NoticeType::Nov);
+    assert_eq!(n.severity, Severity::Significant);
+    assert_eq!(
+        n.summary.as_deref(),
+        Some("Zinc exceedance on 2026-05-03 sample")
+    );
+    assert_eq!(n.due_date, Some(date!(2026 - 05 - 20)));
+}
+
+#[test]
+fn inspection_completed() {
+    let e = event("inspection.completed");
+    assert_eq!(e.id.as_str(), "evt_ffeeddccbbaa9988");
+    assert_eq!(e.created_at, datetime!(2026-05-05 13:00:00 UTC));
+    let EventData::InspectionCompleted(i) = e.data else {
+        panic!()
+    };
+    assert_eq!(i.inspection_id.as_str(), "insp_aabb1234");
+    assert_eq!(i.facility_id.as_str(), "fac_9876abcd");
+    assert_eq!(i.facility_name.as_deref(), Some("Downtown Grill"));
+    assert_eq!(i.inspection_type, InspectionType::FogRoutine);
+    assert_eq!(i.result, InspectionResult::Satisfactory);
+    assert_eq!(i.inspector_name.as_deref(), Some("Jordan Lee"));
+    assert_eq!(i.completed_at, datetime!(2026-05-05 12:45:00 UTC));
+}
+
+#[test]
+fn report_certified() {
+    let e = event("report.certified");
+    assert_eq!(e.id.as_str(), "evt_0011223344556677");
+    assert_eq!(e.created_at, datetime!(2026-05-05 17:00:00 UTC));
+    let EventData::ReportCertified(r) = e.data else {
+        panic!()
+    };
+    assert_eq!(r.report_id.as_str(), "rpt_8899aabb");
+    assert_eq!(r.report_type, ReportType::AnnualReport);
+    assert_eq!(r.period, "2025");
+    assert_eq!(r.certified_by.as_deref(), Some("Maria Chen"));
+    assert_eq!(r.certified_at, datetime!(2026-05-05 16:55:00 UTC));
+    assert_eq!(r.facility_name.as_deref(), Some("Metro Water Authority"));
+}
+
+#[test]
+fn partner_approved() {
+    let e = event("partner.approved");
+    assert_eq!(e.id.as_str(), "evt_aabb00112233eeff");
+    assert_eq!(e.created_at, datetime!(2026-05-05 10:30:00 UTC));
+    let EventData::PartnerApproved(p) = e.data else {
+        panic!()
+    };
+    assert_eq!(p.partner_id.as_str(), "prt_44556677");
+    assert_eq!(p.partner_name.as_deref(), Some("LIMS Connect Inc."));
+    assert_eq!(p.approved_at, datetime!(2026-05-05 10:28:00 UTC));
+    assert_eq!(p.integration_type, IntegrationType::Lims);
+}
+
+#[test]
+fn partner_application_submitted() {
+    let e = event("partner.application_submitted");
+    assert_eq!(e.id.as_str(), "evt_ddeeff0011223344");
+    assert_eq!(e.created_at, datetime!(2026-05-05 08:15:00 UTC));
+    let EventData::PartnerApplicationSubmitted(p) = e.data else {
+        panic!()
+    };
+    assert_eq!(p.partner_id.as_str(), "prt_88990011");
+    assert_eq!(p.partner_name.as_deref(), Some("GeoSync Mapping"));
+    assert_eq!(p.contact_email.as_deref(), Some("dev@geosync.example"));
+    assert_eq!(p.integration_type, IntegrationType::Gis);
+    assert_eq!(p.submitted_at, datetime!(2026-05-05 08:14:00 UTC));
+}
+
+#[test]
+fn webhook_test() {
+    let e = event("webhook.test");
+    assert_eq!(e.id.as_str(), "evt_test_a1b2c3d4e5f67890");
+    assert_eq!(e.created_at, datetime!(2026-05-05 14:00:00 UTC));
+    let EventData::WebhookTest(w) = e.data else {
+        panic!()
+    };
+    assert!(w.test);
+    assert!(
+        w.note
+            .as_deref()
+            .unwrap()
+            .starts_with("This is a test event sent from the SmartComply dashboard.")
+    );
+    assert_eq!(w.sent_at, datetime!(2026-05-05 14:00:00 UTC));
+}
+
+#[test]
+fn round_trip_every_fixture() {
+    for (file, body) in fixtures_in("smartcomply") {
+        let first = smartcomply::parse(&body).unwrap();
+        let written = serde_json::to_vec(&first).unwrap();
+        let second = smartcomply::parse(&written).unwrap();
+        assert_eq!(first, second, "{file}");
+        // No documented field is lost: the written JSON has every key the
+        // catalog example has.
+        let original: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let rewritten: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        for (key, value) in original["data"].as_object().unwrap() {
+            assert!(rewritten["data"].get(key).is_some(), "{file}: lost {key}");
+            if value.is_string() && !key.ends_with("_at") {
+                assert_eq!(&rewritten["data"][key], value, "{file}: {key}");
+            }
+        }
+        // Also through the generic serde path.
+        let via_value: Event =
+            serde_json::from_value(serde_json::to_value(&first).unwrap()).unwrap();
+        assert_eq!(via_value, first, "{file}");
+    }
+}
+
+#[test]
+fn signature_vectors() {
+    let all = vectors("smartcomply");
+    assert!(all.len() >= 30, "{} vectors", all.len());
+    for v in all {
+        let mut secrets = v.secrets.iter();
+        let mut verifier = Verifier::new(secrets.next().unwrap()).unwrap();
+        for s in secrets {
+            verifier = verifier.with_secret(s).unwrap();
+        }
+        let verifier = verifier.with_tolerance(Duration::from_secs(v.tolerance_secs.unwrap()));
+        let now = OffsetDateTime::from_unix_timestamp(v.now.unwrap()).unwrap();
+        let got = verifier.verify_at(&v.header, &v.body(), now);
+        assert_eq!(outcome(&got), v.expected, "vector {}", v.name);
+    }
+}
+
+#[test]
+fn sign_matches_the_independent_vectors() {
+    for v in vectors("smartcomply").iter().filter(|v| v.name == "good") {
+        let t: i64 = v
+            .header
+            .split(',')
+            .find_map(|p| p.trim().strip_prefix("t="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let ours = smartcomply::sign(
+            &v.secrets[0],
+            OffsetDateTime::from_unix_timestamp(t).unwrap(),
+            &v.body(),
+        );
+        assert_eq!(ours, v.header);
+    }
+}
+
+#[test]
+fn verify_and_parse_checks_then_types() {
+    let body = fixture("smartcomply/manifest.filed.json");
+    let verifier = Verifier::new("whsec_demo").unwrap();
+    let header = smartcomply::sign("whsec_demo", OffsetDateTime::now_utc(), &body);
+    let event = verifier.verify_and_parse(&header, &body).unwrap();
+    assert_eq!(event.event_type(), "manifest.filed");
+    let bad = smartcomply::sign("whsec_other", OffsetDateTime::now_utc(), &body);
+    assert!(matches!(
+        verifier.verify_and_parse(&bad, &body),
+        Err(Error::SignatureMismatch)
+    ));
+    let at = datetime!(2026-05-05 16:20:00 UTC);
+    let old = smartcomply::sign("whsec_demo", at, &body);
+    assert!(matches!(
+        verifier.verify_and_parse(&old, &body),
+        Err(Error::TimestampTooOld)
+    ));
+    assert_eq!(
+        verifier.verify_and_parse_at(&old, &body, at).unwrap(),
+        event
+    );
+    // A signed body that is not an event is a payload error, after the
+    // signature passed.
+    let junk = b"{\"id\": 1}";
+    let header = smartcomply::sign("whsec_demo", OffsetDateTime::now_utc(), junk);
+    let err = verifier.verify_and_parse(&header, junk).unwrap_err();
+    assert!(err.is_payload(), "{err:?}");
+}
+
+#[test]
+fn header_value_types() {
+    let body = b"{}";
+    let verifier = Verifier::new(b"whsec_bytes".to_vec()).unwrap();
+    let header = smartcomply::sign(b"whsec_bytes", OffsetDateTime::now_utc(), body);
+    verifier.verify(&header, body).unwrap();
+    verifier.verify(header.as_str(), body).unwrap();
+    verifier.verify(header.as_bytes(), body).unwrap();
+    verifier.verify(header.clone().into_bytes(), body).unwrap();
+    assert_eq!(smartcomply::SIGNATURE_HEADER, "x-smartcomply-signature");
+}
+
+#[test]
+fn hostile_bodies_are_payload_errors() {
+    for (label, body) in hostile_bodies() {
+        match smartcomply::parse(&body) {
+            Err(Error::Payload(p)) => {
+                let shown = p.to_string();
+                assert!(
+                    shown.starts_with("invalid webhook payload"),
+                    "{label}: {shown}"
+                );
+                assert!(!p.message().is_empty(), "{label}");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn payload_errors_say_what_and_where() {
+    let deep_data = [&b"{\"type\":\"x.y\",\"data\":"[..], &b"[".repeat(100_000)].concat();
+    let cases: &[(&[u8], Category, &[&str])] = &[
+        (b"", Category::Eof, &["EOF"]),
+        (&"[".repeat(100_000).into_bytes(), Category::Data, &["invalid type: sequence", "expected an event object"]),
+        (&deep_data, Category::Syntax, &["`x.y`", "recursion limit exceeded"]),
+        (b"{\"id\":\"e\",\"type\":\"test.submitted\",\"created_at\":\"2026-05-05T14:30:00Z\",\"data\":{\"test_id\":\"b\"}}", Category::Data, &["`test.submitted` at `data`", "missing field `assembly_id`"]),
+        (b"{\"id\":\"e\",\"type\":\"assembly.due_soon\",\"created_at\":\"2026-05-05T14:30:00Z\",\"data\":{\"assembly_id\":\"a\",\"facility_id\":\"f\",\"due_date\":\"2026-02-30\",\"days_remaining\":1,\"assembly_type\":\"RPZ\"}}", Category::Data, &["`assembly.due_soon` at `data.due_date`", "invalid date \"2026-02-30\"", "line 1 column"]),
+        (b"{\"id\":\"e\",\"type\":\"assembly.due_soon\",\"created_at\":\"2026-05-05T14:30:00Z\",\"data\":{\"assembly_id\":\"a\",\"facility_id\":\"f\",\"due_date\":\"2026-05-05\",\"days_remaining\":1e400,\"assembly_type\":\"RPZ\"}}", Category::Syntax, &["number out of range"]),
+        (b"{\"id\":\"e\",\"type\":\"assembly.due_soon\",\"created_at\":\"2026-05-05T14:30:00Z\",\"data\":{\"assembly_id\":\"a\",\"facility_id\":\"f\",\"due_date\":\"2026-05-05\",\"days_remaining\":99999999999999999999,\"assembly_type\":\"RPZ\"}}", Category::Data, &["at `data.days_remaining`", "expected i64"]),
+        (b"{\"id\":\"e\",\"type\":\"webhook.test\",\"created_at\":\"yesterday\",\"data\":{}}", Category::Data, &["invalid date-time \"yesterday\""]),
+        (b"{\"id\":\"e\",\"type\":\"webhook.test\"", Category::Eof, &["`webhook.test`", "EOF"]),
+    ];
+    for (body, category, needles) in cases {
+        let Err(Error::Payload(p)) = smartcomply::parse(body) else {
+            panic!("{needles:?}")
+        };
+        let shown = p.to_string();
+        assert_eq!(p.category(), *category, "{shown}");
+        for needle in *needles {
+            assert!(shown.contains(needle), "{shown} !~ {needle}");
+        }
+    }
+}
+
+#[test]
+fn forward_compatible_parse() {
+    // Unknown fields anywhere and unknown enum values are kept or ignored.
+    let body = br#"{"id":"evt_x","api_version":"2027-01-01","type":"test.submitted","created_at":"2026-05-05T14:30:00+02:00",
+      "data":{"test_id":"b","assembly_id":"a","tester_id":"t","result":"inconclusive","test_date":"2026-05-05","gauge":{"serial":"G-1"}}}"#;
+    let e = smartcomply::parse(body).unwrap();
+    assert_eq!(e.created_at, datetime!(2026-05-05 12:30:00 UTC));
+    let EventData::TestSubmitted(t) = e.data else {
+        panic!()
+    };
+    assert_eq!(t.result, TestResult::Unknown("inconclusive".into()));
+    assert_eq!(t.result.as_str(), "inconclusive");
+}
