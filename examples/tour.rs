@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utility_webhooks::Error;
 use utility_webhooks::smartcomply::{self, EventData};
+use utility_webhooks::smarterwx::{self, Message};
 
 const DEMO_SECRET: &str = "whsec_demo_k7Lm9PqRsTuVwXyZ";
 
@@ -25,6 +28,11 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// An instant as RFC 3339, the way the vendors write it.
+fn at(t: &OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn describe(data: &EventData) -> String {
@@ -85,48 +93,78 @@ fn describe(data: &EventData) -> String {
         ),
         EventData::InspectionCompleted(i) => format!(
             "{} inspection {}: {} at {}",
-            i.inspection_type, i.inspection_id, i.result, i.completed_at
+            i.inspection_type,
+            i.inspection_id,
+            i.result,
+            at(&i.completed_at)
         ),
         EventData::ReportCertified(r) => format!(
             "{} {} for {} certified at {}",
-            r.report_type, r.report_id, r.period, r.certified_at
+            r.report_type,
+            r.report_id,
+            r.period,
+            at(&r.certified_at)
         ),
         EventData::PartnerApproved(p) => {
             format!(
                 "{} partner {} approved at {}",
-                p.integration_type, p.partner_id, p.approved_at
+                p.integration_type,
+                p.partner_id,
+                at(&p.approved_at)
             )
         }
         EventData::PartnerApplicationSubmitted(p) => format!(
             "{} partner {} applied at {}",
-            p.integration_type, p.partner_id, p.submitted_at
+            p.integration_type,
+            p.partner_id,
+            at(&p.submitted_at)
         ),
-        EventData::WebhookTest(t) => format!("test event sent at {}", t.sent_at),
+        EventData::WebhookTest(t) => format!("test event sent at {}", at(&t.sent_at)),
         EventData::Unknown(u) => format!("unknown type, raw data {}", u.data),
         other => format!("{other:?}"),
     }
 }
 
-fn main() -> ExitCode {
-    let verbose = std::env::args().any(|a| a == "-v" || a == "--verbose");
-    let mut failures = 0;
+fn describe_message(message: &Message) -> String {
+    match message.referral() {
+        Some(r) => {
+            let e = &r.enquiry;
+            let codes: Vec<&str> = e.activity_codes().collect();
+            format!(
+                "referral {} ({}) job {} for {}: {} at {} {} {}, digging {}..{}",
+                r.id,
+                r.status,
+                e.job_number,
+                r.organisation.name,
+                codes.join("+"),
+                e.address.line1,
+                e.address.locality,
+                e.address.postcode,
+                e.dig_start_at,
+                e.dig_end_at
+            )
+        }
+        None => format!(
+            "unknown event, raw message {}",
+            serde_json::to_string(message).unwrap_or_default()
+        ),
+    }
+}
 
-    println!("SmartComply (x-smartcomply-signature: t=..,v1=..)");
-    let verifier = smartcomply::Verifier::new(DEMO_SECRET).expect("demo secret is not empty");
-    for path in fixtures("smartcomply") {
+/// Verify and parse every fixture in `fixtures/<dir>`, printing each
+/// result; returns how many failed.
+fn walk<T>(
+    dir: &str,
+    verify_and_parse: impl Fn(&[u8]) -> Result<T, Error>,
+    show: impl Fn(&str, &T),
+) -> usize {
+    let mut failures = 0;
+    for path in fixtures(dir) {
         let body = std::fs::read(&path).expect("fixture is readable");
-        let header = smartcomply::sign(DEMO_SECRET, OffsetDateTime::now_utc(), &body);
-        match verifier.verify_and_parse(&header, &body) {
-            Ok(event) => {
-                println!(
-                    "  ok  {:<30} {}  {}",
-                    event.event_type(),
-                    event.id,
-                    describe(&event.data)
-                );
-                if verbose {
-                    println!("{event:#?}");
-                }
+        match verify_and_parse(&body) {
+            Ok(parsed) => {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                show(&name, &parsed);
             }
             Err(err) => {
                 failures += 1;
@@ -134,6 +172,46 @@ fn main() -> ExitCode {
             }
         }
     }
+    failures
+}
+
+fn main() -> ExitCode {
+    let verbose = std::env::args().any(|a| a == "-v" || a == "--verbose");
+
+    println!("SmartComply (x-smartcomply-signature: t=..,v1=..)");
+    let verifier = smartcomply::Verifier::new(DEMO_SECRET).expect("demo secret is not empty");
+    let mut failures = walk(
+        "smartcomply",
+        |body| {
+            let header = smartcomply::sign(DEMO_SECRET, OffsetDateTime::now_utc(), body);
+            verifier.verify_and_parse(&header, body)
+        },
+        |_, event| {
+            let (ty, id) = (event.event_type(), &event.id);
+            println!("  ok  {ty:<30} {id}  {}", describe(&event.data));
+            if verbose {
+                println!("{event:#?}");
+            }
+        },
+    );
+
+    println!();
+    println!("SmarterWX Sentinel (x-swx-signature: sha256=..)");
+    let verifier = smarterwx::Verifier::new(DEMO_SECRET).expect("demo secret is not empty");
+    failures += walk(
+        "smarterwx",
+        |body| verifier.verify_and_parse(smarterwx::sign(DEMO_SECRET, body), body),
+        |name, batch| {
+            println!("  ok  {name}: {} notification(s)", batch.len());
+            for n in batch {
+                let (ty, id) = (n.event_type(), &n.uuid);
+                println!("        {ty:<16} {id}  {}", describe_message(&n.message));
+                if verbose {
+                    println!("{n:#?}");
+                }
+            }
+        },
+    );
 
     if failures == 0 {
         ExitCode::SUCCESS

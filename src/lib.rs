@@ -1,4 +1,4 @@
-#![doc = "Verify and parse SmartComply and SmarterWX Sentinel webhooks."]
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -7,6 +7,8 @@ mod wire;
 mod error;
 mod signature;
 
+pub mod dedupe;
 pub mod smartcomply;
+pub mod smarterwx;
 
 pub use error::{Category, Error, PayloadError};

@@ -272,11 +272,7 @@ fn signature_vectors() {
     let all = vectors("smartcomply");
     assert!(all.len() >= 30, "{} vectors", all.len());
     for v in all {
-        let mut secrets = v.secrets.iter();
-        let mut verifier = Verifier::new(secrets.next().unwrap()).unwrap();
-        for s in secrets {
-            verifier = verifier.with_secret(s).unwrap();
-        }
+        let verifier = v.verifier(|s| Verifier::new(s), |v, s| v.with_secret(s));
         let verifier = verifier.with_tolerance(Duration::from_secs(v.tolerance_secs.unwrap()));
         let now = OffsetDateTime::from_unix_timestamp(v.now.unwrap()).unwrap();
         let got = verifier.verify_at(&v.header, &v.body(), now);
@@ -336,7 +332,8 @@ fn verify_and_parse_checks_then_types() {
 #[test]
 fn header_value_types() {
     let body = b"{}";
-    let verifier = Verifier::new(b"whsec_bytes".to_vec()).unwrap();
+    let owned: Vec<u8> = b"whsec_bytes".into();
+    let verifier = Verifier::new(owned).unwrap();
     let header = smartcomply::sign(b"whsec_bytes", OffsetDateTime::now_utc(), body);
     verifier.verify(&header, body).unwrap();
     verifier.verify(header.as_str(), body).unwrap();

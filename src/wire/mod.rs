@@ -14,12 +14,13 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::Serializer;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Serializer};
 
 use crate::error::{Error, PayloadError};
 
-pub(crate) use datetime::{InstantCodec, parse_date, parse_instant};
+pub(crate) use datetime::InstantCodec;
+pub(crate) use path::error_path;
 
 /// How one Rust type is written to and read from the wire, for the field
 /// attributes `#[serde(with = "wire::Date")]` and friends.
@@ -93,10 +94,8 @@ impl<'de, C: Codec> Visitor<'de> for OptVisitor<C> {
 pub(crate) type Date = With<datetime::DateCodec>;
 /// `Option<time::Date>` as `YYYY-MM-DD` or `null`.
 pub(crate) type OptDate = Opt<datetime::DateCodec>;
-/// `time::OffsetDateTime` as RFC 3339 (read leniently, see [`parse_instant`]).
+/// `time::OffsetDateTime` as RFC 3339 (read leniently: RFC 3339, also with a space before the time).
 pub(crate) type Instant = With<InstantCodec>;
-/// `Option<time::OffsetDateTime>` as RFC 3339 or `null`.
-pub(crate) type OptInstant = Opt<InstantCodec>;
 /// `String` read from a JSON string or number, written as a string.
 pub(crate) type Text = With<TextCodec>;
 /// `Option<String>` read from a JSON string, number or `null`.
@@ -258,6 +257,7 @@ impl<'de> Visitor<'de> for PeekVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[derive(Debug, PartialEq, serde::Serialize, Deserialize)]
     struct Sample {

@@ -47,6 +47,18 @@ pub struct Vector {
 }
 
 impl Vector {
+    /// A verifier holding the vector's secrets, in order, built with the
+    /// vendor's `new` and `with_secret`.
+    pub fn verifier<V>(
+        &self,
+        new: impl Fn(&str) -> Result<V, Error>,
+        with_secret: impl Fn(V, &str) -> Result<V, Error>,
+    ) -> V {
+        let (first, rest) = self.secrets.split_first().expect("a vector has a secret");
+        rest.iter()
+            .fold(new(first).unwrap(), |v, s| with_secret(v, s).unwrap())
+    }
+
     pub fn body(&self) -> Vec<u8> {
         hex::decode(&self.body_hex).unwrap()
     }

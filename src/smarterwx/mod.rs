@@ -1,0 +1,324 @@
+//! SmarterWX Sentinel referral webhooks: enquiries referred to a utility
+//! (`referral:create`, `referral:update`).
+//!
+//! Every delivery is a JSON **array** of [`Notification`]s (one bare
+//! notification object is accepted too), signed in the [`SIGNATURE_HEADER`]
+//! as `sha256=<hex>`, where the hex is HMAC-SHA256 over the raw body keyed
+//! with the subscriber's secret (its UTF-8 bytes, as is).
+//!
+//! What a receiver must do:
+//!
+//! - verify the **raw body bytes as received**: the sender signs the exact
+//!   (compact) bytes it sends, so never parse and re-serialize the body
+//!   before verifying;
+//! - answer `2xx` within **3 seconds**, or the notification is sent again
+//!   until it is acknowledged or times out: do slow work after answering;
+//! - deduplicate on [`Notification::uuid`], since resends are expected. The
+//!   header has no timestamp, so the `uuid` (and, if wanted, the age of the
+//!   signed [`Notification::timestamp`]) is the only replay protection;
+//! - also answer a plain `GET` on the same endpoint (a reachability check).
+//!
+//! ```
+//! use utility_webhooks::smarterwx::{self, Message, Verifier};
+//!
+//! # fn main() -> Result<(), utility_webhooks::Error> {
+//! let body = br#"[{"uuid":"fd07b9f3-dd85-4615-a1e8-8fced35ef2e5","event":"referral:create",
+//!  "timestamp":"2020-08-11T07:44:10Z","message":{"id":234,"createdAt":"2020-11-28 06:08:01.000Z",
+//!  "status":"WAITING","sequenceNumber":300077255,
+//!  "Organisation":{"id":234,"name":"Melbourne Water","utilityId":80010},
+//!  "Enquiry":{"id":234,"createdAt":"2020-11-28 06:08:00.000Z","jobNumber":40000255,
+//!   "digStartAt":"2020-11-29","digEndAt":"2020-11-30","isPlanningJob":false,
+//!   "activityTypes":["MANUAL_EXCAVATION, HORIZ_BORING"],
+//!   "activityTypesLocalized":["Manual Excavation, Horizontal Boring"],
+//!   "authorityType":"Utility","authorityName":"Melbourne Water",
+//!   "locationTypes":["Road Reserve"],"locationsInRoad":["Road"],"isSandboxTest":false,
+//!   "geometry":{},
+//!   "Address":{"line1":"1 Mitchell St","locality":"Darwin","state":"NT",
+//!    "postcode":"0800","country":"AUS"},
+//!   "User":{"id":234,"email":"someone@relay.smarterwx.com","phoneNumber":61444111222}}}}]"#;
+//! let header = smarterwx::sign("my-secret", body);
+//!
+//! let verifier = Verifier::new("my-secret")?;
+//! for notification in verifier.verify_and_parse(&header, body)? {
+//!     // Skip it if `notification.uuid` was seen before.
+//!     match &notification.message {
+//!         Message::ReferralCreate(referral) => {
+//!             let enquiry = &referral.enquiry;
+//!             assert_eq!(enquiry.address.postcode, "0800");
+//!             let codes: Vec<&str> = enquiry.activity_codes().collect();
+//!             assert_eq!(codes, ["MANUAL_EXCAVATION", "HORIZ_BORING"]);
+//!         }
+//!         Message::ReferralUpdate(_) => {}
+//!         other => println!("ignoring {}", other.event_type()),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod notification;
+mod referral;
+
+use crate::Error;
+use crate::signature::{self, Keys, Tag};
+
+pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
+pub use referral::{
+    ActivityCode, Address, AuthorityType, Enquiry, EnquirySource, LocationInRoad, LocationType,
+    Organisation, Referral, ReferralStatus, User,
+};
+
+/// The header that carries the signature, lowercase as `http` spells
+/// header names (header names are case-insensitive; SmarterWX writes
+/// `X-SWX-Signature`).
+pub const SIGNATURE_HEADER: &str = "x-swx-signature";
+
+/// What the header value starts with (compared case-insensitively).
+const PREFIX: &[u8] = b"sha256=";
+
+/// Checks SmarterWX signatures against one or more secrets.
+///
+/// Build one at start-up and share it between request handlers: it is
+/// `Clone + Send + Sync`, each secret is keyed once, and its `Debug` shows
+/// no secret.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    keys: Keys,
+}
+
+impl Verifier {
+    /// A verifier for one secret: the secret key given to SmarterWX, whose
+    /// bytes are the HMAC key. An empty secret is [`Error::EmptySecret`].
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, Error> {
+        Ok(Verifier {
+            keys: Keys::new(secret.as_ref())?,
+        })
+    }
+
+    /// Accept one more secret, for rotation: a signature made with any of
+    /// the verifier's secrets passes.
+    pub fn with_secret(mut self, secret: impl AsRef<[u8]>) -> Result<Self, Error> {
+        self.keys.add(secret.as_ref())?;
+        Ok(self)
+    }
+
+    /// Verify a delivery.
+    ///
+    /// `header` is the value of [`SIGNATURE_HEADER`]: `sha256=` (any case)
+    /// directly followed by 64 hex digits (any case); white space around the
+    /// whole value is ignored.
+    /// `body` is the raw bytes as received, before any JSON or UTF-8
+    /// processing.
+    ///
+    /// An empty header is [`Error::MissingSignature`]; any other form is
+    /// [`Error::MalformedSignature`]; a signature that matches no secret is
+    /// [`Error::SignatureMismatch`]. There is no timestamp to check.
+    pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), Error> {
+        let tag = read_header(header.as_ref())?;
+        if self.keys.matches(&[body], std::iter::once(tag)) {
+            Ok(())
+        } else {
+            Err(Error::SignatureMismatch)
+        }
+    }
+
+    /// [`Verifier::verify`], then [`parse`].
+    pub fn verify_and_parse(
+        &self,
+        header: impl AsRef<[u8]>,
+        body: &[u8],
+    ) -> Result<Vec<Notification>, Error> {
+        self.verify(header, body)?;
+        parse(body)
+    }
+}
+
+/// Parse a body into its notifications without verifying it: for stored
+/// bodies, replays and tests.
+///
+/// The body is a JSON array of notifications (any length, `[]` included)
+/// or one bare notification object. Anything else is [`Error::Payload`],
+/// naming the event of the notification that failed when it has one.
+pub fn parse(body: &[u8]) -> Result<Vec<Notification>, Error> {
+    notification::parse_batch(body)
+}
+
+/// The header value SmarterWX would send for `body`:
+/// `sha256=<lowercase hex>`. For tests and local tools.
+pub fn sign(secret: impl AsRef<[u8]>, body: &[u8]) -> String {
+    let hex = signature::sign_hex(secret.as_ref(), &[body]);
+    format!("sha256={hex}")
+}
+
+/// Read an `x-swx-signature` value: `sha256=` (any case) directly followed
+/// by 64 hex digits, white space around the whole value ignored.
+fn read_header(header: &[u8]) -> Result<Tag, Error> {
+    let raw = signature::trim(header);
+    if raw.is_empty() {
+        return Err(Error::MissingSignature);
+    }
+    match raw.split_at_checked(PREFIX.len()) {
+        Some((prefix, hex)) if prefix.eq_ignore_ascii_case(PREFIX) => {
+            signature::decode_tag(hex).ok_or(Error::MalformedSignature)
+        }
+        _ => Err(Error::MalformedSignature),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "swx-secret";
+    const BODY: &[u8] = b"[]";
+
+    fn verifier() -> Verifier {
+        Verifier::new(SECRET).unwrap()
+    }
+
+    #[test]
+    fn github_published_vector() {
+        assert_eq!(
+            sign("It's a Secret to Everybody", b"Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+    }
+
+    #[test]
+    fn sign_then_verify_and_parse() {
+        let header = sign(SECRET, BODY);
+        assert!(header.starts_with("sha256="));
+        assert_eq!(header.len(), 7 + 64);
+        assert_eq!(header[7..], header[7..].to_ascii_lowercase());
+        verifier().verify(&header, BODY).unwrap();
+        verifier().verify(header.as_bytes(), BODY).unwrap();
+        assert_eq!(verifier().verify_and_parse(&header, BODY).unwrap(), []);
+        assert!(matches!(
+            verifier().verify(&header, b"[ ]"),
+            Err(Error::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn signature_is_checked_before_the_body_is_read() {
+        let body = b"\xff not json";
+        assert!(matches!(
+            verifier().verify_and_parse(sign("other", body), body),
+            Err(Error::SignatureMismatch)
+        ));
+        assert!(matches!(
+            verifier().verify_and_parse(sign(SECRET, body), body),
+            Err(Error::Payload(_))
+        ));
+    }
+
+    #[test]
+    fn header_forms() {
+        let header = sign(SECRET, BODY);
+        let hex = &header[7..];
+        for ok in [
+            header.clone(),
+            format!("  {header}\t\r\n"),
+            format!("SHA256={hex}"),
+            format!("Sha256={}", hex.to_uppercase()),
+        ] {
+            verifier()
+                .verify(&ok, BODY)
+                .unwrap_or_else(|e| panic!("{ok:?}: {e:?}"));
+        }
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"".to_vec(), "MissingSignature"),
+            (b" \t\r\n".to_vec(), "MissingSignature"),
+            (hex.into(), "MalformedSignature"),
+            (format!("sha1={}", &hex[..40]).into(), "MalformedSignature"),
+            (format!("sha1={hex}").into(), "MalformedSignature"),
+            (
+                format!("sha256={}", &hex[..62]).into(),
+                "MalformedSignature",
+            ),
+            (format!("sha256={hex}00").into(), "MalformedSignature"),
+            (b"sha256=".to_vec(), "MalformedSignature"),
+            (b"sha256".to_vec(), "MalformedSignature"),
+            (
+                format!("sha256={}", "g".repeat(64)).into(),
+                "MalformedSignature",
+            ),
+            (format!("sha256=={hex}").into(), "MalformedSignature"),
+            (
+                format!("sha256={hex},sha256={hex}").into(),
+                "MalformedSignature",
+            ),
+            (format!("sha256 = {hex}").into(), "MalformedSignature"),
+            (format!("sha256= {hex}").into(), "MalformedSignature"),
+            (format!("sha-256={hex}").into(), "MalformedSignature"),
+            (format!("v1={hex}").into(), "MalformedSignature"),
+            (b"sha256=\xff\xfe".to_vec(), "MalformedSignature"),
+            (b"\xffsha256=00".to_vec(), "MalformedSignature"),
+            (
+                format!("sha256={}", "0".repeat(64)).into(),
+                "SignatureMismatch",
+            ),
+        ];
+        for (header, want) in cases {
+            let got = verifier().verify(&header, BODY).unwrap_err();
+            assert_eq!(
+                format!("{got:?}"),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&header)
+            );
+        }
+    }
+
+    #[test]
+    fn rotation_accepts_either_secret() {
+        let v = Verifier::new("old").unwrap().with_secret("new").unwrap();
+        v.verify(sign("old", BODY), BODY).unwrap();
+        v.verify(sign("new", BODY), BODY).unwrap();
+        assert!(matches!(
+            v.verify(sign("other", BODY), BODY),
+            Err(Error::SignatureMismatch)
+        ));
+        assert!(matches!(Verifier::new(""), Err(Error::EmptySecret)));
+        assert!(matches!(
+            verifier().with_secret(b""),
+            Err(Error::EmptySecret)
+        ));
+    }
+
+    #[test]
+    fn debug_and_errors_show_no_secret() {
+        let v = verifier().with_secret("second-secret").unwrap();
+        let shown = format!("{v:?}");
+        assert!(!shown.contains("secret-"), "{shown}");
+        assert!(!shown.contains("swx"), "{shown}");
+        assert!(shown.contains("2 secret(s)"), "{shown}");
+        let expected = sign(SECRET, BODY);
+        let err = v
+            .verify(format!("sha256={}", "0".repeat(64)), BODY)
+            .unwrap_err();
+        assert!(!err.to_string().contains(&expected[7..]));
+        assert!(!format!("{err:?}").contains(&expected[7..]));
+    }
+
+    #[test]
+    fn verifier_is_shareable() {
+        fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+        assert_shareable::<Verifier>();
+        fn assert_model<
+            T: std::fmt::Debug
+                + Clone
+                + PartialEq
+                + serde::Serialize
+                + serde::de::DeserializeOwned
+                + Send
+                + Sync
+                + 'static,
+        >() {
+        }
+        assert_model::<Notification>();
+        assert_model::<Message>();
+        assert_model::<Referral>();
+        assert_model::<UnknownMessage>();
+    }
+}

@@ -1,0 +1,328 @@
+//! SmarterWX Sentinel: every fixture, the signature vectors, round trips
+//! and hostile bodies.
+
+mod common;
+
+use common::{fixture, fixtures_in, hostile_bodies, outcome, vectors};
+use serde_json::json;
+use time::macros::{date, datetime};
+use utility_webhooks::smarterwx::{
+    self, ActivityCode, AuthorityType, EnquirySource, EventType, LocationInRoad, LocationType,
+    Message, Notification, Referral, ReferralStatus, Verifier,
+};
+use utility_webhooks::{Category, Error};
+
+fn batch(name: &str) -> Vec<Notification> {
+    smarterwx::parse(&fixture(&format!("smarterwx/{name}.json")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn referral(n: &Notification) -> &Referral {
+    n.message.referral().unwrap_or_else(|| panic!("{n:?}"))
+}
+
+#[test]
+fn referral_create_is_the_vendor_example() {
+    let all = batch("referral_create");
+    assert_eq!(all.len(), 1);
+    let n = &all[0];
+    assert_eq!(n.uuid.as_str(), "fd07b9f3-dd85-4615-a1e8-8fced35ef2e5");
+    assert_eq!(n.event_type(), "referral:create");
+    assert_eq!(n.timestamp, datetime!(2020-08-11 07:44:10 UTC));
+    let Message::ReferralCreate(r) = &n.message else {
+        panic!()
+    };
+    assert_eq!(r.id, 234);
+    assert_eq!(r.created_at, datetime!(2020-11-28 06:08:01 UTC));
+    assert_eq!(r.status, ReferralStatus::Waiting);
+    assert_eq!(r.sequence_number, 300077255);
+    assert_eq!(r.message_version, None);
+    assert_eq!(r.organisation.id, 234);
+    assert_eq!(r.organisation.name, "Melbourne Water");
+    assert_eq!(r.organisation.utility_id, 80010);
+    let e = &r.enquiry;
+    assert_eq!(e.id, 234);
+    assert_eq!(e.created_at, datetime!(2020-11-28 06:08:00 UTC));
+    assert_eq!(e.job_number, 40000255);
+    assert_eq!(e.user_reference.as_deref(), Some("Plan Ref AB/123"));
+    assert_eq!(
+        e.notes.as_deref(),
+        Some("I am going to be digging a rather large hole.")
+    );
+    assert_eq!(e.dig_start_at, date!(2020 - 11 - 29));
+    assert_eq!(e.dig_end_at, date!(2020 - 11 - 30));
+    assert!(!e.is_planning_job);
+    assert_eq!(e.activity_types, ["MANUAL_EXCAVATION, HORIZ_BORING"]);
+    assert_eq!(
+        e.activity_codes().collect::<Vec<_>>(),
+        ["MANUAL_EXCAVATION", "HORIZ_BORING"]
+    );
+    assert_eq!(
+        e.activities().collect::<Vec<_>>(),
+        [ActivityCode::ManualExcavation, ActivityCode::HorizBoring]
+    );
+    assert_eq!(
+        e.activity_types_localized,
+        ["Manual Excavation, Horizontal Boring"]
+    );
+    assert_eq!(e.authority_type, AuthorityType::Utility);
+    assert_eq!(e.authority_name, "Melbourne Water");
+    assert_eq!(e.location_types, [LocationType::RoadReserve]);
+    assert_eq!(e.locations_in_road, [LocationInRoad::Road]);
+    assert!(!e.is_sandbox_test);
+    assert_eq!(e.geometry, json!({}));
+    assert_eq!(e.project_reference, None);
+    assert_eq!(e.source, None);
+    let a = &e.address;
+    assert_eq!(a.id, Some(123));
+    assert_eq!(a.line1, "613 King St");
+    assert_eq!(a.line2.as_deref(), Some("Suite 13"));
+    assert_eq!(a.locality, "West Melbourne");
+    assert_eq!(a.state, "VIC");
+    assert_eq!(a.postcode, "3003");
+    assert_eq!(a.country, "AUS");
+    let u = &e.user;
+    assert_eq!(u.id, 234);
+    assert_eq!(u.email, "as567sadf.asdf87asdf@relay.smarterwx.com");
+    assert_eq!(u.registered_email.as_deref(), Some("gary@smarterwx.com"));
+    assert_eq!(u.first_name.as_deref(), Some("Ross"));
+    assert_eq!(u.last_name.as_deref(), Some("Noble"));
+    assert_eq!(u.phone_number.as_deref(), Some("61444111222"));
+    assert_eq!(u.company_name.as_deref(), Some("Jimmy Diggers"));
+    assert_eq!(u.address.as_ref(), Some(a));
+    assert_eq!(u.verification_status, None);
+    assert_eq!(u.subscription_status, None);
+    assert_eq!(u.preferred_data_format, None);
+}
+
+#[test]
+fn referral_update_carries_the_2021_and_2023_fields() {
+    let all = batch("referral_update");
+    let n = &all[0];
+    assert_eq!(n.uuid.as_str(), "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93");
+    assert_eq!(n.message.kind(), EventType::ReferralUpdate);
+    assert_eq!(n.timestamp, datetime!(2020-11-29 09:15:42 UTC));
+    let Message::ReferralUpdate(r) = &n.message else {
+        panic!()
+    };
+    assert_eq!(r.message_version.as_deref(), Some("2.1.0.0"));
+    assert_eq!(r.status, ReferralStatus::Unknown("ACKNOWLEDGED".into()));
+    assert_eq!(r.status.as_str(), "ACKNOWLEDGED");
+    assert_eq!(r.sequence_number, 300077256);
+    assert_eq!(
+        r.enquiry.project_reference.as_deref(),
+        Some("PRJ-2023-0042")
+    );
+    assert_eq!(r.enquiry.source, Some(EnquirySource::Api));
+    let u = &r.enquiry.user;
+    assert_eq!(u.registered_email.as_deref(), Some("gary@smarterwx.com"));
+    assert_eq!(u.verification_status.as_deref(), Some("VERIFIED"));
+    assert_eq!(u.subscription_status.as_deref(), Some("ACTIVE"));
+    assert_eq!(u.preferred_data_format.as_deref(), Some("PDF"));
+}
+
+#[test]
+fn batch_of_three_with_an_unknown_event() {
+    let all = batch("batch");
+    let kinds: Vec<&str> = all.iter().map(Notification::event_type).collect();
+    assert_eq!(
+        kinds,
+        ["referral:create", "referral:update", "enquiry:create"]
+    );
+    assert_eq!(referral(&all[0]).id, 501);
+    assert_eq!(referral(&all[0]).enquiry.job_number, 40000777);
+    assert_eq!(referral(&all[1]).id, 502);
+    assert_eq!(referral(&all[1]).sequence_number, 300080002);
+    let Message::Unknown(u) = &all[2].message else {
+        panic!()
+    };
+    assert_eq!(u.event, "enquiry:create");
+    assert_eq!(u.message, json!({"id": 99, "jobNumber": 40000999}));
+    assert_eq!(all[2].uuid.as_str(), "0a7e3c95-b48d-4e21-9f6a-2c8d1b5e7f30");
+    assert_eq!(all[2].timestamp, datetime!(2023-11-20 01:06:00 UTC));
+}
+
+#[test]
+fn string_postcode_keeps_its_zero() {
+    let all = batch("postcode_string");
+    let r = referral(&all[0]);
+    assert_eq!(r.created_at, datetime!(2023-11-20 01:02:03.456 UTC));
+    let e = &r.enquiry;
+    assert_eq!(e.address.postcode, "0800");
+    assert_eq!(e.address.locality, "Darwin");
+    assert_eq!(e.address.state, "NT");
+    assert_eq!(e.user.phone_number.as_deref(), Some("0412345678"));
+    assert_eq!(e.user.address.as_ref().unwrap().postcode, "0800");
+    assert_eq!(
+        e.activity_codes().collect::<Vec<_>>(),
+        ["VACUUM_EXCAVATION", "CONVEYANCING"]
+    );
+    assert_eq!(e.authority_name, "Power and Water Corporation");
+}
+
+#[test]
+fn nulls_are_none_and_geometry_is_kept() {
+    let all = batch("nulls");
+    let e = &referral(&all[0]).enquiry;
+    assert_eq!(e.user_reference, None);
+    assert_eq!(e.notes, None);
+    assert_eq!(e.address.line2, None);
+    assert_eq!(e.user.registered_email, None);
+    assert_eq!(e.user.company_name, None);
+    assert_eq!(e.user.verification_status, None);
+    assert_eq!(e.project_reference, None);
+    assert_eq!(e.location_types, [LocationType::Private]);
+    assert_eq!(
+        e.locations_in_road,
+        [LocationInRoad::Footpath, LocationInRoad::NatureStrip]
+    );
+    assert_eq!(e.geometry["type"], "Polygon");
+    assert_eq!(e.geometry["coordinates"][0][1], json!([144.95, -37.81]));
+}
+
+#[test]
+fn round_trip_every_fixture() {
+    for (file, body) in fixtures_in("smarterwx") {
+        let first = smarterwx::parse(&body).unwrap();
+        let written = serde_json::to_vec(&first).unwrap();
+        let second = smarterwx::parse(&written).unwrap();
+        assert_eq!(first, second, "{file}");
+        // Nested objects keep their PascalCase wire names.
+        let value: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        if let Some(message) = value[0]["message"].as_object() {
+            if message.contains_key("Enquiry") {
+                assert!(message.contains_key("Organisation"), "{file}");
+                assert!(value[0]["message"]["Enquiry"]["User"].is_object(), "{file}");
+                assert!(
+                    value[0]["message"]["Enquiry"]["Address"]["postcode"].is_string(),
+                    "{file}"
+                );
+                assert!(value[0]["message"]["createdAt"].is_string(), "{file}");
+            }
+        }
+        // One notification on its own too.
+        for n in &first {
+            let alone = serde_json::to_vec(n).unwrap();
+            assert_eq!(
+                &smarterwx::parse(&alone).unwrap()[..],
+                std::slice::from_ref(n),
+                "{file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn signature_vectors() {
+    let all = vectors("smarterwx");
+    assert!(all.len() >= 20, "{} vectors", all.len());
+    for v in all {
+        let verifier = v.verifier(|s| Verifier::new(s), |v, s| v.with_secret(s));
+        assert_eq!(
+            outcome(&verifier.verify(&v.header, &v.body())),
+            v.expected,
+            "vector {}",
+            v.name
+        );
+    }
+}
+
+#[test]
+fn sign_matches_the_independent_vectors() {
+    let all = vectors("smarterwx");
+    for name in ["good", "github_published", "good_compact"] {
+        let v = all.iter().find(|v| v.name == name).unwrap();
+        assert_eq!(
+            smarterwx::sign(&v.secrets[0], &v.body()),
+            v.header,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn verify_and_parse_the_shipped_example() {
+    let body = fixture("smarterwx/referral_create.json");
+    let header = smarterwx::sign("swx secret", &body);
+    let verifier = Verifier::new("swx secret").unwrap();
+    let all = verifier.verify_and_parse(&header, &body).unwrap();
+    assert_eq!(referral(&all[0]).enquiry.job_number, 40000255);
+    assert!(matches!(
+        verifier.verify_and_parse(&header, &body[1..]),
+        Err(Error::SignatureMismatch)
+    ));
+    assert_eq!(smarterwx::SIGNATURE_HEADER, "x-swx-signature");
+}
+
+#[test]
+fn empty_array_and_bare_object() {
+    assert_eq!(smarterwx::parse(b"[]").unwrap(), []);
+    assert_eq!(smarterwx::parse(b" [ ] \n").unwrap(), []);
+    let one = batch("referral_create");
+    let bare = serde_json::to_vec(&one[0]).unwrap();
+    assert_eq!(smarterwx::parse(&bare).unwrap(), one);
+}
+
+#[test]
+fn hostile_bodies_are_payload_errors() {
+    for (label, body) in hostile_bodies() {
+        match smarterwx::parse(&body) {
+            Err(Error::Payload(p)) => {
+                assert!(
+                    p.to_string().starts_with("invalid webhook payload"),
+                    "{label}: {p}"
+                );
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn errors_name_the_notification_and_the_field() {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&fixture("smarterwx/batch.json")).unwrap();
+    value[1]["message"]["Enquiry"]["digStartAt"] = json!("29/11/2020");
+    let Err(Error::Payload(p)) = smarterwx::parse(&serde_json::to_vec(&value).unwrap()) else {
+        panic!()
+    };
+    assert_eq!(p.event_type(), Some("referral:update"));
+    assert_eq!(p.path(), Some("[1].message.Enquiry.digStartAt"));
+    assert_eq!(p.category(), Category::Data);
+    assert!(p.to_string().contains("invalid date \"29/11/2020\""), "{p}");
+
+    value[1]["message"]["Enquiry"]["digStartAt"] = json!("2020-11-29");
+    value[0]["message"]["Enquiry"]["User"]["Address"]["postcode"] = json!(true);
+    let Err(Error::Payload(p)) = smarterwx::parse(&serde_json::to_vec(&value).unwrap()) else {
+        panic!()
+    };
+    assert_eq!(p.event_type(), Some("referral:create"));
+    assert_eq!(p.path(), Some("[0].message.Enquiry.User.Address.postcode"));
+    assert!(p.message().contains("expected a string or a number"), "{p}");
+}
+
+#[test]
+fn forward_compatible_values() {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&fixture("smarterwx/referral_create.json")).unwrap();
+    let m = &mut value[0]["message"];
+    m["status"] = json!("CANCELLED");
+    m["newTopLevel"] = json!({"x": 1});
+    m["Enquiry"]["authorityType"] = json!("Council");
+    m["Enquiry"]["locationTypes"] = json!(["Rail Corridor"]);
+    m["Enquiry"]["source"] = json!("MOBILE");
+    m["Enquiry"]["geometry"] = json!({"type": "Point", "coordinates": [144.9, -37.8]});
+    let all = smarterwx::parse(&serde_json::to_vec(&value).unwrap()).unwrap();
+    let r = referral(&all[0]);
+    assert_eq!(r.status.as_str(), "CANCELLED");
+    assert_eq!(
+        r.enquiry.authority_type,
+        AuthorityType::Unknown("Council".into())
+    );
+    assert_eq!(r.enquiry.location_types[0].as_str(), "Rail Corridor");
+    assert_eq!(
+        r.enquiry.source.as_ref().map(|s| s.as_str()),
+        Some("MOBILE")
+    );
+    assert_eq!(r.enquiry.geometry["type"], "Point");
+}
