@@ -152,7 +152,7 @@ impl<'de> Visitor<'de> for BatchVisitor {
 /// name the event of the first notification that fails and the path to the
 /// failing field (`[1].message.Enquiry.digStartAt`).
 pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
-    match serde_json::from_slice::<Batch>(body) {
+    match wire::from_slice::<Batch>(body) {
         Ok(Batch(batch)) => Ok(batch),
         Err(err) => {
             let event = failing_event(body);

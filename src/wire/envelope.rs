@@ -116,7 +116,7 @@ impl<'de, T: Tagged> DeserializeSeed<'de> for KeySeed<T> {
     type Value = Key;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(self)
+        d.deserialize_identifier(self)
     }
 }
 
@@ -128,13 +128,17 @@ impl<T: Tagged> Visitor<'_> for KeySeed<T> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        Ok(if key == T::TAG_KEY {
+        self.visit_bytes(key.as_bytes())
+    }
+
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Key, E> {
+        Ok(if key == T::TAG_KEY.as_bytes() {
             Key::Tag
-        } else if key == T::PAYLOAD_KEY {
+        } else if key == T::PAYLOAD_KEY.as_bytes() {
             Key::Payload
-        } else if self.full && key == T::ID_KEY {
+        } else if self.full && key == T::ID_KEY.as_bytes() {
             Key::Id
-        } else if self.full && key == T::TIME_KEY {
+        } else if self.full && key == T::TIME_KEY.as_bytes() {
             Key::Time
         } else {
             Key::Other

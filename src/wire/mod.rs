@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Vis
 use crate::error::{Error, PayloadError};
 
 pub(crate) use datetime::InstantCodec;
-pub(crate) use path::error_path;
+pub(crate) use path::{error_path, from_slice};
 
 /// How one Rust type is written to and read from the wire, for the field
 /// attributes `#[serde(with = "wire::Date")]` and friends.
@@ -209,7 +209,7 @@ pub(crate) trait Unknown {
 /// name the value of the top-level key `tag_key` (when the body declares
 /// one) and the path to the failing field.
 pub(crate) fn from_body<T: DeserializeOwned>(body: &[u8], tag_key: &str) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|err| {
+    path::from_slice(body).map_err(|err| {
         let tag = peek_tag(body, tag_key);
         let path = path::error_path::<T>(body);
         Error::Payload(PayloadError::new(&err, tag.as_deref(), path))

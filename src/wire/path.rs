@@ -1,15 +1,31 @@
-//! Where in a body a deserialization error happened, as a path like
-//! `data.exceedances[0].result_value`.
+//! A `serde_json` deserializer wrapper used for every body, with two jobs.
 //!
-//! Only the error path uses this: after a fast parse fails, the body is
-//! parsed again through [`Tracked`], a deserializer wrapper that keeps the
-//! stack of keys and indexes it is inside. When the error happens the
-//! stack is left as it was, and that is the path.
+//! - Speed: struct field names are read as bytes (`deserialize_bytes`
+//!   instead of `deserialize_identifier`), which `serde_json` hands over
+//!   without a UTF-8 check. Field names are compared with known ASCII names,
+//!   so the check buys nothing; string *values* are still checked.
+//! - Error paths: with a [`Track`] observer the wrapper keeps the stack of
+//!   keys and indexes it is inside. When an error happens the stack is left
+//!   as it was, and that is the path (`data.exceedances[0].result_value`).
+//!   Only the error path pays for this: the body is read again with it.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
+
+/// Deserialize a `T` from all of `body` (trailing white space allowed),
+/// reading field names as bytes.
+pub(crate) fn from_slice<T: de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = T::deserialize(Tracked {
+        inner: &mut de,
+        track: NoTrack,
+        key: false,
+    })?;
+    de.end()?;
+    Ok(value)
+}
 
 /// Deserialize a `T` from `body` again and return the path at which it
 /// fails, if it does and the failure is below the top level.
@@ -21,6 +37,7 @@ pub(crate) fn error_path<T: de::DeserializeOwned>(body: &[u8]) -> Option<String>
         track: &track,
         key: false,
     })
+    .and_then(|_| de.end())
     .is_err();
     let stack = track.stack.into_inner();
     if !failed || stack.is_empty() {
@@ -51,14 +68,40 @@ enum Segment {
     Index(usize),
 }
 
+/// What the wrapper tells as it walks. Both implementations are `Copy`
+/// handles; [`NoTrack`] compiles to nothing.
+trait Observer: Copy {
+    fn set_key(self, key: &[u8]);
+    fn enter_key(self);
+    fn enter_index(self, index: usize);
+    fn leave(self);
+}
+
+/// The fast path's observer: notices nothing.
+#[derive(Clone, Copy)]
+struct NoTrack;
+
+impl Observer for NoTrack {
+    #[inline(always)]
+    fn set_key(self, _: &[u8]) {}
+    #[inline(always)]
+    fn enter_key(self) {}
+    #[inline(always)]
+    fn enter_index(self, _: usize) {}
+    #[inline(always)]
+    fn leave(self) {}
+}
+
+/// The error path's observer: keeps the stack of keys and indexes.
 #[derive(Default)]
 struct Track {
     stack: RefCell<Vec<Segment>>,
     key: RefCell<Option<String>>,
 }
 
-impl Track {
-    fn set_key(&self, key: &str) {
+impl Observer for &Track {
+    fn set_key(self, key: &[u8]) {
+        let key = String::from_utf8_lossy(key);
         let mut shown = String::new();
         for (i, c) in key.chars().enumerate() {
             if i == MAX_KEY {
@@ -70,36 +113,41 @@ impl Track {
         *self.key.borrow_mut() = Some(shown);
     }
 
-    fn push(&self, segment: Segment) {
-        self.stack.borrow_mut().push(segment);
+    fn enter_key(self) {
+        let key = self.key.borrow_mut().take().unwrap_or_else(|| "?".into());
+        self.stack.borrow_mut().push(Segment::Key(key));
     }
 
-    fn pop(&self) {
+    fn enter_index(self, index: usize) {
+        self.stack.borrow_mut().push(Segment::Index(index));
+    }
+
+    fn leave(self) {
         self.stack.borrow_mut().pop();
     }
 }
 
-/// A deserializer that records where it is. With `key` set it is reading a
-/// map key, and records the key's text instead.
-struct Tracked<'t, D> {
+/// A deserializer that tells `track` where it is. With `key` set it is
+/// reading a map key: an identifier is read as bytes and its text noted.
+struct Tracked<O, D> {
     inner: D,
-    track: &'t Track,
+    track: O,
     key: bool,
 }
 
-struct TrackedVisitor<'t, V> {
+struct TrackedVisitor<O, V> {
     inner: V,
-    track: &'t Track,
+    track: O,
     key: bool,
 }
 
-struct TrackedSeed<'t, S> {
+struct TrackedSeed<O, S> {
     inner: S,
-    track: &'t Track,
+    track: O,
     key: bool,
 }
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for TrackedSeed<'_, S> {
+impl<'de, O: Observer, S: DeserializeSeed<'de>> DeserializeSeed<'de> for TrackedSeed<O, S> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
@@ -121,7 +169,7 @@ macro_rules! forward_deserialize {
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
+impl<'de, O: Observer, D: Deserializer<'de>> Deserializer<'de> for Tracked<O, D> {
     type Error = D::Error;
 
     forward_deserialize! {
@@ -154,8 +202,22 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         deserialize_map();
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-        deserialize_identifier();
         deserialize_ignored_any();
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let visitor = TrackedVisitor {
+            inner: visitor,
+            track: self.track,
+            key: self.key,
+        };
+        if self.key {
+            // JSON keys are strings; serde_json reads them as bytes without
+            // a UTF-8 check, and field visitors match bytes.
+            self.inner.deserialize_bytes(visitor)
+        } else {
+            self.inner.deserialize_identifier(visitor)
+        }
     }
 
     fn is_human_readable(&self) -> bool {
@@ -173,7 +235,7 @@ macro_rules! forward_visit {
     };
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for TrackedVisitor<'_, V> {
+impl<'de, O: Observer, V: Visitor<'de>> Visitor<'de> for TrackedVisitor<O, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -195,28 +257,46 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TrackedVisitor<'_, V> {
         visit_f32(f32);
         visit_f64(f64);
         visit_char(char);
-        visit_bytes(&[u8]);
-        visit_borrowed_bytes(&'de [u8]);
-        visit_byte_buf(Vec<u8>);
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
+        if self.key {
+            self.track.set_key(v);
+        }
+        self.inner.visit_bytes(v)
+    }
+
+    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<V::Value, E> {
+        if self.key {
+            self.track.set_key(v);
+        }
+        self.inner.visit_borrowed_bytes(v)
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
+        if self.key {
+            self.track.set_key(&v);
+        }
+        self.inner.visit_byte_buf(v)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
         if self.key {
-            self.track.set_key(v);
+            self.track.set_key(v.as_bytes());
         }
         self.inner.visit_str(v)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
         if self.key {
-            self.track.set_key(v);
+            self.track.set_key(v.as_bytes());
         }
         self.inner.visit_borrowed_str(v)
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
         if self.key {
-            self.track.set_key(&v);
+            self.track.set_key(v.as_bytes());
         }
         self.inner.visit_string(v)
     }
@@ -267,26 +347,26 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TrackedVisitor<'_, V> {
     }
 }
 
-struct TrackedSeq<'t, A> {
+struct TrackedSeq<O, A> {
     inner: A,
-    track: &'t Track,
+    track: O,
     index: usize,
 }
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for TrackedSeq<'_, A> {
+impl<'de, O: Observer, A: SeqAccess<'de>> SeqAccess<'de> for TrackedSeq<O, A> {
     type Error = A::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.track.push(Segment::Index(self.index));
+        self.track.enter_index(self.index);
         let value = self.inner.next_element_seed(TrackedSeed {
             inner: seed,
             track: self.track,
             key: false,
         })?;
-        self.track.pop();
+        self.track.leave();
         self.index += 1;
         Ok(value)
     }
@@ -296,12 +376,12 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for TrackedSeq<'_, A> {
     }
 }
 
-struct TrackedMap<'t, A> {
+struct TrackedMap<O, A> {
     inner: A,
-    track: &'t Track,
+    track: O,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for TrackedMap<'_, A> {
+impl<'de, O: Observer, A: MapAccess<'de>> MapAccess<'de> for TrackedMap<O, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -316,19 +396,13 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TrackedMap<'_, A> {
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        let key = self
-            .track
-            .key
-            .borrow_mut()
-            .take()
-            .unwrap_or_else(|| "?".into());
-        self.track.push(Segment::Key(key));
+        self.track.enter_key();
         let value = self.inner.next_value_seed(TrackedSeed {
             inner: seed,
             track: self.track,
             key: false,
         })?;
-        self.track.pop();
+        self.track.leave();
         Ok(value)
     }
 
@@ -378,6 +452,25 @@ mod tests {
             Some("items[0]")
         );
         assert_eq!(at("[]"), None);
+    }
+
+    #[test]
+    fn field_names_read_as_bytes_still_match_escaped_keys() {
+        let o: Outer =
+            from_slice(br#"{"n\u0061me": "x", "items": [{"v\u0061lue": 1.5}]}"#).unwrap();
+        assert_eq!(o.name, "x");
+        assert_eq!(o.items[0].value, 1.5);
+        // A key that is not UTF-8 is not a known field: ignored like any
+        // unknown key. A value that is not UTF-8 is still an error.
+        let mut body = br#"{"name": "x", "items": [], "?": 1}"#.to_vec();
+        let at = body.iter().position(|&b| b == b'?').unwrap();
+        body[at] = 0xff;
+        assert_eq!(from_slice::<Outer>(&body).unwrap().name, "x");
+        let mut body = br#"{"name": "?", "items": []}"#.to_vec();
+        let at = body.iter().position(|&b| b == b'?').unwrap();
+        body[at] = 0xff;
+        assert!(from_slice::<Outer>(&body).is_err());
+        assert!(from_slice::<Outer>(br#"{"name": "x", "items": []} x"#).is_err());
     }
 
     #[test]
