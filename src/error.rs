@@ -67,8 +67,17 @@ impl Error {
     /// and timestamp problems, `400` for payload problems, `500` for a
     /// misconfigured verifier.
     ///
+    /// A handler's answer is one line:
+    ///
     /// ```
-    /// use utility_webhooks::Error;
+    /// use utility_webhooks::{Error, smarterwx::Verifier};
+    ///
+    /// fn answer(verifier: &Verifier, header: &[u8], body: &[u8]) -> u16 {
+    ///     verifier.verify_and_parse(header, body).map_or_else(|e| e.http_status(), |_| 200)
+    /// }
+    ///
+    /// let verifier = Verifier::new("my-secret").unwrap();
+    /// assert_eq!(answer(&verifier, b"sha256=00", b"[]"), 401);
     /// assert_eq!(Error::SignatureMismatch.http_status(), 401);
     /// ```
     pub fn http_status(&self) -> u16 {
@@ -76,6 +85,26 @@ impl Error {
             Error::Payload(_) => 400,
             Error::EmptySecret => 500,
             _ => 401,
+        }
+    }
+
+    /// [`Error::http_status`] as an `http::StatusCode`, for frameworks built
+    /// on the `http` crate (axum, hyper, ...).
+    ///
+    /// Requires the `http` feature.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use utility_webhooks::Error;
+    ///
+    /// assert_eq!(Error::MissingSignature.status_code(), StatusCode::UNAUTHORIZED);
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn status_code(&self) -> http::StatusCode {
+        match self {
+            Error::Payload(_) => http::StatusCode::BAD_REQUEST,
+            Error::EmptySecret => http::StatusCode::INTERNAL_SERVER_ERROR,
+            _ => http::StatusCode::UNAUTHORIZED,
         }
     }
 }
@@ -112,6 +141,11 @@ pub enum Category {
 /// the sender chooses them.
 const MAX_ECHOED_TYPE: usize = 64;
 
+/// Longest message kept whole. `serde_json` quotes a value of the wrong type
+/// in full (``invalid type: string "...", expected f64``), and the sender
+/// chooses that value: a longer message keeps its start and end.
+const MAX_MESSAGE: usize = 200;
+
 impl PayloadError {
     /// Wrap a `serde_json` error, naming the event type and the path to the
     /// failing field where they are known.
@@ -138,7 +172,7 @@ impl PayloadError {
         PayloadError {
             event_type: event_type.map(echo),
             path,
-            message,
+            message: shorten(message),
             line: err.line(),
             column: err.column(),
             category,
@@ -200,6 +234,19 @@ fn echo(s: &str) -> String {
     out
 }
 
+/// `message` cut to its first and last `MAX_MESSAGE / 2` characters around
+/// an ellipsis when it is longer than `MAX_MESSAGE`.
+fn shorten(message: String) -> String {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE {
+        return message;
+    }
+    let keep = MAX_MESSAGE / 2;
+    let head: String = message.chars().take(keep).collect();
+    let tail: String = message.chars().skip(count - keep).collect();
+    format!("{head}…{tail}")
+}
+
 impl fmt::Display for PayloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("invalid webhook payload")?;
@@ -237,6 +284,22 @@ mod tests {
         assert_eq!(e.http_status(), 400);
         assert!(e.is_payload() && !e.is_signature());
         assert!(Error::SignatureMismatch.is_signature());
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn status_code_agrees_with_http_status() {
+        for e in [
+            Error::EmptySecret,
+            Error::MissingSignature,
+            Error::MalformedSignature,
+            Error::SignatureMismatch,
+            Error::TimestampTooOld,
+            Error::TimestampInFuture,
+            Error::from(payload("", None)),
+        ] {
+            assert_eq!(e.status_code().as_u16(), e.http_status(), "{e:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 #[macro_use]
 mod wire;
 mod error;
+#[cfg(feature = "http")]
+mod headers;
 mod signature;
 
 pub mod dedupe;

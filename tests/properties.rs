@@ -1,11 +1,13 @@
-//! Property tests: no input panics, signing and verifying agree, and any
-//! change to a signed delivery is caught.
+//! Property tests, for both vendors: no input panics, signing and verifying
+//! agree, any change to a signed delivery is caught, and bodies round-trip
+//! (also with unknown fields added at any level).
 
 mod common;
 
 use proptest::prelude::*;
+use serde_json::Value;
 use time::OffsetDateTime;
-use utility_webhooks::{Error, smartcomply};
+use utility_webhooks::{Error, smartcomply, smarterwx};
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_777_989_600).unwrap()
@@ -120,5 +122,401 @@ proptest! {
         } else if !blank {
             prop_assert!(result.is_err(), "{:?}", String::from_utf8_lossy(&tampered));
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Both vendors: structured mutations, SmarterWX signatures, and round trips
+// with unknown fields added.
+
+fn smarterwx_fixtures() -> Vec<Vec<u8>> {
+    common::fixtures_in("smarterwx")
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect()
+}
+
+/// The fixtures of both vendors, each with the parser it is for.
+fn all_fixtures() -> Vec<(Vendor, Vec<u8>)> {
+    let sc = smartcomply_fixtures()
+        .into_iter()
+        .map(|b| (Vendor::SmartComply, b));
+    let swx = smarterwx_fixtures()
+        .into_iter()
+        .map(|b| (Vendor::SmarterWx, b));
+    sc.chain(swx).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Vendor {
+    SmartComply,
+    SmarterWx,
+}
+
+/// What a body parses to, for either vendor, as one comparable value.
+#[derive(Debug, PartialEq)]
+enum Parsed {
+    Event(smartcomply::Event),
+    Batch(Vec<smarterwx::Notification>),
+}
+
+impl Vendor {
+    fn parse(self, body: &[u8]) -> Result<Parsed, Error> {
+        match self {
+            Vendor::SmartComply => smartcomply::parse(body).map(Parsed::Event),
+            Vendor::SmarterWx => smarterwx::parse(body).map(Parsed::Batch),
+        }
+    }
+}
+
+impl Parsed {
+    fn to_body(&self) -> Vec<u8> {
+        match self {
+            Parsed::Event(e) => serde_json::to_vec(e),
+            Parsed::Batch(b) => serde_json::to_vec(b),
+        }
+        .expect("a parsed body serializes")
+    }
+}
+
+/// Parse `body`; it may fail, but only with a `Payload` error of bounded
+/// length, and whatever parses serializes and parses back equal.
+fn parse_checked(vendor: Vendor, body: &[u8]) -> Result<(), TestCaseError> {
+    match vendor.parse(body) {
+        Ok(parsed) => {
+            let written = parsed.to_body();
+            let again = vendor.parse(&written);
+            prop_assert!(
+                again.as_ref().is_ok_and(|a| *a == parsed),
+                "{again:?}\n{}",
+                String::from_utf8_lossy(&written)
+            );
+        }
+        Err(Error::Payload(e)) => {
+            prop_assert!(e.message().chars().count() <= 201, "{}", e.message());
+        }
+        Err(other) => prop_assert!(false, "not a payload error: {other:?}"),
+    }
+    Ok(())
+}
+
+/// Arbitrary JSON: scalars (with date-like strings, which reach the date
+/// and time parsers), arrays and objects, a few levels deep.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from), // non-finite ones become null
+        ".{0,12}".prop_map(Value::String),
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+            .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(".{0,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// JSON pointers to every value in `v` (the root included).
+fn value_pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                value_pointers(child, format!("{at}/{}", escape(k)), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                value_pointers(child, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(at);
+}
+
+/// JSON pointers to every object in `v` whose unknown keys the model
+/// ignores: not `geometry` nor the `message` of an unknown SmarterWX event,
+/// which are kept as raw JSON.
+fn typed_objects(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            out.push(at.clone());
+            let unknown_event = map
+                .get("event")
+                .and_then(Value::as_str)
+                .is_some_and(|e| !smarterwx::EventType::from(e).is_known());
+            for (k, child) in map {
+                if k == "geometry" || (unknown_event && k == "message") {
+                    continue;
+                }
+                typed_objects(child, format!("{at}/{}", escape(k)), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                typed_objects(child, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// One edit of a body's bytes.
+#[derive(Debug, Clone)]
+enum Edit {
+    Set(prop::sample::Index, u8),
+    Insert(prop::sample::Index, u8),
+    Remove(prop::sample::Index),
+    /// Copy up to 16 bytes from one place over another.
+    Splice(prop::sample::Index, prop::sample::Index, usize),
+}
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let edit = prop_oneof![
+        (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(i, b)| Edit::Set(i, b)),
+        (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(i, b)| Edit::Insert(i, b)),
+        any::<prop::sample::Index>().prop_map(Edit::Remove),
+        (
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+            1usize..16
+        )
+            .prop_map(|(a, b, n)| Edit::Splice(a, b, n)),
+    ];
+    prop::collection::vec(edit, 1..6)
+}
+
+fn apply(body: &mut Vec<u8>, edits: &[Edit]) {
+    for edit in edits {
+        if body.is_empty() {
+            return;
+        }
+        match edit {
+            Edit::Set(i, b) => {
+                let i = i.index(body.len());
+                body[i] = *b;
+            }
+            Edit::Insert(i, b) => body.insert(i.index(body.len() + 1), *b),
+            Edit::Remove(i) => {
+                body.remove(i.index(body.len()));
+            }
+            Edit::Splice(from, to, n) => {
+                let from = from.index(body.len());
+                let piece = body[from..(from + n).min(body.len())].to_vec();
+                let to = to.index(body.len());
+                let end = (to + piece.len()).min(body.len());
+                body.splice(to..end, piece);
+            }
+        }
+    }
+}
+
+fn any_fixture() -> impl Strategy<Value = (Vendor, Vec<u8>)> {
+    prop::sample::select(all_fixtures())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn smarterwx_parse_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = smarterwx::parse(&body);
+    }
+
+    #[test]
+    fn smarterwx_verify_never_panics(
+        header in proptest::collection::vec(any::<u8>(), 0..128),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let verifier = smarterwx::Verifier::new("swx_p").unwrap();
+        let result = verifier.verify(&header, &body);
+        prop_assert!(result.as_ref().is_err_and(Error::is_signature), "{result:?}");
+        let _ = verifier.verify_and_parse(&header, &body);
+    }
+
+    #[test]
+    fn smarterwx_header_shaped_junk_never_panics(
+        prefix in "(?i:sha256)?[=:]?",
+        hex in "[0-9a-fA-FxX ]{0,70}",
+        around in "[ \t]{0,2}",
+    ) {
+        let verifier = smarterwx::Verifier::new("swx_p").unwrap();
+        let header = format!("{around}{prefix}{hex}{around}");
+        prop_assert!(verifier.verify(&header, b"[]").is_err());
+    }
+
+    #[test]
+    fn smarterwx_mutated_fixtures_never_panic(
+        which in 0usize..5,
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let mut body = smarterwx_fixtures().swap_remove(which);
+        let i = at.index(body.len());
+        let last_bracket = body.iter().rposition(|&b| b == b']' || b == b'}').unwrap();
+        body[i] = byte;
+        let _ = smarterwx::parse(&body);
+        // Any prefix that stops before the closing bracket is truncated JSON.
+        body.truncate(i.min(last_bracket));
+        prop_assert!(matches!(smarterwx::parse(&body), Err(Error::Payload(_))));
+    }
+
+    #[test]
+    fn edited_fixtures_never_panic_and_round_trip_if_they_parse(
+        (vendor, mut body) in any_fixture(),
+        edits in edits(),
+    ) {
+        apply(&mut body, &edits);
+        parse_checked(vendor, &body)?;
+    }
+
+    #[test]
+    fn any_value_replaced_never_panics_and_round_trips_if_it_parses(
+        (vendor, body) in any_fixture(),
+        at in any::<prop::sample::Index>(),
+        replacement in json_value(),
+    ) {
+        let mut value: Value = serde_json::from_slice(&body).unwrap();
+        let mut pointers = Vec::new();
+        value_pointers(&value, String::new(), &mut pointers);
+        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        parse_checked(vendor, &serde_json::to_vec(&value).unwrap())?;
+    }
+
+    #[test]
+    fn unknown_fields_at_any_level_change_nothing(
+        (vendor, body) in any_fixture(),
+        extras in prop::collection::vec(
+            (any::<prop::sample::Index>(), "x-.{0,12}", json_value()),
+            1..6,
+        ),
+    ) {
+        let original = vendor.parse(&body).unwrap();
+        // parse(serialize(x)) == x
+        prop_assert_eq!(&vendor.parse(&original.to_body()).unwrap(), &original);
+
+        let mut value: Value = serde_json::from_slice(&body).unwrap();
+        let mut objects = Vec::new();
+        typed_objects(&value, String::new(), &mut objects);
+        for (at, key, extra) in extras {
+            let object = value.pointer_mut(&objects[at.index(objects.len())]).unwrap();
+            object.as_object_mut().unwrap().insert(key, extra);
+        }
+        let with_extras = serde_json::to_vec(&value).unwrap();
+        let parsed = vendor.parse(&with_extras);
+        prop_assert!(
+            parsed.as_ref().is_ok_and(|p| *p == original),
+            "{parsed:?}\n{}",
+            String::from_utf8_lossy(&with_extras)
+        );
+    }
+
+    #[test]
+    fn smarterwx_sign_then_verify(
+        secret in proptest::collection::vec(any::<u8>(), 1..80),
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let header = smarterwx::sign(&secret, &body);
+        let verifier = smarterwx::Verifier::new(&secret).unwrap();
+        prop_assert!(verifier.verify(&header, &body).is_ok());
+        // A secret the verifier does not hold fails: one byte changed (not
+        // `secret + [0]`, which HMAC's zero padding makes the same key).
+        let mut other = secret.clone();
+        other[at.index(secret.len())] ^= 0x80;
+        let stranger = smarterwx::Verifier::new(&other).unwrap();
+        prop_assert!(matches!(stranger.verify(&header, &body), Err(Error::SignatureMismatch)));
+        // Held as a second secret, it passes again (rotation).
+        let rotated = stranger.with_secret(&secret).unwrap();
+        prop_assert!(rotated.verify(&header, &body).is_ok());
+    }
+
+    #[test]
+    fn smartcomply_stranger_secret_fails_for_any_changed_byte(
+        secret in proptest::collection::vec(any::<u8>(), 1..80),
+        body in proptest::collection::vec(any::<u8>(), 0..128),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        let header = smartcomply::sign(&secret, now(), &body);
+        let mut other = secret.clone();
+        other[at.index(secret.len())] ^= flip;
+        let stranger = smartcomply::Verifier::new(&other).unwrap();
+        prop_assert!(matches!(
+            stranger.verify_at(&header, &body, now()),
+            Err(Error::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn smarterwx_any_flipped_body_byte_fails(
+        body in proptest::collection::vec(any::<u8>(), 1..256),
+        at in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        let header = smarterwx::sign("swx_p", &body);
+        let verifier = smarterwx::Verifier::new("swx_p").unwrap();
+        let mut tampered = body.clone();
+        tampered[at.index(body.len())] ^= 1 << bit;
+        prop_assert!(matches!(verifier.verify(&header, &tampered), Err(Error::SignatureMismatch)));
+    }
+
+    #[test]
+    fn smarterwx_any_flipped_header_byte_fails(
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+        at in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        let header = smarterwx::sign("swx_p", &body).into_bytes();
+        let verifier = smarterwx::Verifier::new("swx_p").unwrap();
+        let mut tampered = header.clone();
+        let i = at.index(header.len());
+        tampered[i] ^= 1 << bit;
+        // Only the case of a letter (in `sha256=` or the hex) may change.
+        let same = tampered[i].is_ascii_alphabetic() && tampered[i].eq_ignore_ascii_case(&header[i]);
+        let result = verifier.verify(&tampered, &body);
+        if same {
+            prop_assert!(result.is_ok());
+        } else if i >= 7 {
+            prop_assert!(
+                matches!(result, Err(Error::SignatureMismatch | Error::MalformedSignature)),
+                "{result:?} {:?}",
+                String::from_utf8_lossy(&tampered)
+            );
+        } else {
+            prop_assert!(matches!(result, Err(Error::MalformedSignature)), "{result:?}");
+        }
+    }
+
+    #[test]
+    fn smartcomply_changed_timestamp_fails_inside_the_window(
+        body in proptest::collection::vec(any::<u8>(), 0..128),
+        delta in -300i64..=300,
+        zeros in 0usize..3,
+    ) {
+        prop_assume!(delta != 0 || zeros != 0);
+        let t = now().unix_timestamp();
+        let header = smartcomply::sign("whsec_p", now(), &body);
+        let moved = header.replace(
+            &format!("t={t},"),
+            &format!("t={}{},", "0".repeat(zeros), t + delta),
+        );
+        prop_assert_ne!(&moved, &header);
+        let verifier = smartcomply::Verifier::new("whsec_p").unwrap();
+        // Within the window, so only the signature can reject it.
+        prop_assert!(matches!(
+            verifier.verify_at(&moved, &body, now()),
+            Err(Error::SignatureMismatch)
+        ));
     }
 }

@@ -152,6 +152,52 @@ impl Verifier {
         self.verify_at(header, body, now)?;
         parse(body)
     }
+
+    /// [`Verifier::verify`] with the header looked up in `headers`: the one
+    /// [`SIGNATURE_HEADER`] value (names are case-insensitive).
+    ///
+    /// No such header is [`Error::MissingSignature`]. More than one is
+    /// [`Error::MalformedSignature`]: SmartComply sends one header (with
+    /// every `v1=` inside it), so a second one was added on the way, by a
+    /// proxy or an attacker.
+    ///
+    /// Requires the `http` feature.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue};
+    /// use utility_webhooks::smartcomply::{self, SIGNATURE_HEADER, Verifier};
+    ///
+    /// # fn main() -> Result<(), utility_webhooks::Error> {
+    /// let body = br#"{"id":"evt_1","type":"webhook.test","created_at":"2026-05-05T14:00:00Z",
+    ///   "data":{"test":true,"sent_at":"2026-05-05T14:00:00Z"}}"#;
+    /// let value = smartcomply::sign("whsec_demo", time::OffsetDateTime::now_utc(), body);
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(SIGNATURE_HEADER, HeaderValue::from_str(&value).unwrap());
+    ///
+    /// let verifier = Verifier::new("whsec_demo")?;
+    /// verifier.verify_headers(&headers, body)?;
+    /// // The same, with the value in hand: a `HeaderValue` is `AsRef<[u8]>`.
+    /// verifier.verify(&headers[SIGNATURE_HEADER], body)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn verify_headers(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<(), Error> {
+        self.verify(crate::headers::signature(headers, SIGNATURE_HEADER)?, body)
+    }
+
+    /// [`Verifier::verify_headers`], then [`parse`].
+    ///
+    /// Requires the `http` feature.
+    #[cfg(feature = "http")]
+    pub fn verify_and_parse_headers(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Event, Error> {
+        self.verify_headers(headers, body)?;
+        parse(body)
+    }
 }
 
 /// Parse a body into an [`Event`] without verifying it: for stored bodies,

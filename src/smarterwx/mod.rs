@@ -131,6 +131,51 @@ impl Verifier {
         self.verify(header, body)?;
         parse(body)
     }
+
+    /// [`Verifier::verify`] with the header looked up in `headers`: the one
+    /// [`SIGNATURE_HEADER`] value (names are case-insensitive, so
+    /// `X-SWX-Signature` is found).
+    ///
+    /// No such header is [`Error::MissingSignature`]. More than one is
+    /// [`Error::MalformedSignature`]: SmarterWX sends one, so a second one
+    /// was added on the way, by a proxy or an attacker.
+    ///
+    /// Requires the `http` feature.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue};
+    /// use utility_webhooks::smarterwx::{self, Verifier};
+    ///
+    /// # fn main() -> Result<(), utility_webhooks::Error> {
+    /// let body = b"[]";
+    /// let mut headers = HeaderMap::new();
+    /// let value = HeaderValue::from_str(&smarterwx::sign("my-secret", body)).unwrap();
+    /// headers.insert("X-SWX-Signature", value);
+    ///
+    /// let verifier = Verifier::new("my-secret")?;
+    /// assert!(verifier.verify_and_parse_headers(&headers, body)?.is_empty());
+    /// // The same, with the value in hand: a `HeaderValue` is `AsRef<[u8]>`.
+    /// verifier.verify(&headers["x-swx-signature"], body)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn verify_headers(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<(), Error> {
+        self.verify(crate::headers::signature(headers, SIGNATURE_HEADER)?, body)
+    }
+
+    /// [`Verifier::verify_headers`], then [`parse`].
+    ///
+    /// Requires the `http` feature.
+    #[cfg(feature = "http")]
+    pub fn verify_and_parse_headers(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Vec<Notification>, Error> {
+        self.verify_headers(headers, body)?;
+        parse(body)
+    }
 }
 
 /// Parse a body into its notifications without verifying it: for stored

@@ -1,0 +1,34 @@
+//! SmartComply bodies, unverified: any bytes to `smartcomply::parse`.
+//!
+//! Invariants: no panic; an event that parses serializes, and parsing what
+//! was written gives an equal event (round trip); an error is a bounded
+//! `Payload` error.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use utility_webhooks::{Error, smartcomply};
+
+/// Generous bound on a whole message (the path is up to 128 levels of keys
+/// of at most 64 characters): whatever the body, sender data is echoed cut
+/// short.
+const MAX_SHOWN: usize = 16 * 1024;
+
+fuzz_target!(|body: &[u8]| {
+    match smartcomply::parse(body) {
+        Ok(event) => {
+            let written = serde_json::to_vec(&event).expect("a parsed event serializes");
+            let again = smartcomply::parse(&written).unwrap_or_else(|e| {
+                panic!("{e}: {}", String::from_utf8_lossy(&written));
+            });
+            assert_eq!(again, event, "{}", String::from_utf8_lossy(&written));
+            assert_eq!(again.event_type(), event.event_type());
+        }
+        Err(Error::Payload(e)) => {
+            assert!(e.message().chars().count() <= 201, "{}", e.message());
+            let shown = e.to_string();
+            assert!(shown.len() <= MAX_SHOWN, "{} bytes", shown.len());
+        }
+        Err(other) => panic!("not a payload error: {other:?}"),
+    }
+});

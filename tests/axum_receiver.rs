@@ -1,0 +1,304 @@
+//! The `axum_receiver` example's router, served on a loopback port and
+//! driven over HTTP: every fixture, retries, and every way a delivery is
+//! refused.
+#![cfg(feature = "http")]
+
+#[path = "../examples/axum_receiver.rs"]
+mod receiver;
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use time::OffsetDateTime;
+use utility_webhooks::{smartcomply, smarterwx};
+
+use receiver::{BODY_LIMIT, Delivery, Receiver, router};
+
+const SMARTCOMPLY_SECRET: &str = "whsec_receiver_test";
+const SMARTERWX_SECRET: &str = "swx receiver test";
+const SMARTCOMPLY: &str = "/webhooks/smartcomply";
+const SMARTERWX: &str = "/webhooks/smarterwx";
+
+/// A receiver on an ephemeral loopback port, the deliveries it recorded,
+/// and a client whose every request is bounded in time.
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    log: Arc<Mutex<Vec<Delivery>>>,
+}
+
+async fn start() -> Server {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let receiver = Receiver::new(
+        smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap(),
+        smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap(),
+        move |delivery| sink.lock().unwrap().push(delivery),
+    );
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(receiver)).await.unwrap() });
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    Server {
+        base: format!("http://{address}"),
+        client,
+        log,
+    }
+}
+
+impl Server {
+    /// POST `body` to `path` with `headers`; the status and the answer's
+    /// body.
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (StatusCode, String) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> StatusCode {
+        let url = format!("{}{path}", self.base);
+        self.client.get(url).send().await.unwrap().status()
+    }
+
+    /// A SmartComply delivery of `body`, signed at `at` with `secret`.
+    async fn smartcomply(&self, secret: &str, at: OffsetDateTime, body: &[u8]) -> StatusCode {
+        let header = smartcomply::sign(secret, at, body);
+        let headers = [(smartcomply::SIGNATURE_HEADER, header.as_str())];
+        self.post(SMARTCOMPLY, &headers, body).await.0
+    }
+
+    /// A SmarterWX delivery of `body`, signed with `secret`.
+    async fn smarterwx(&self, secret: &str, body: &[u8]) -> StatusCode {
+        let header = smarterwx::sign(secret, body);
+        // As SmarterWX spells it; names are case-insensitive.
+        self.post(SMARTERWX, &[("X-SWX-Signature", &header)], body)
+            .await
+            .0
+    }
+
+    /// What was recorded since the last call.
+    fn take(&self) -> Vec<Delivery> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn processed(ids: &[&str]) -> Vec<Delivery> {
+    ids.iter()
+        .map(|id| Delivery::Processed(id.to_string()))
+        .collect()
+}
+
+fn duplicate(ids: &[&str]) -> Vec<Delivery> {
+    ids.iter()
+        .map(|id| Delivery::Duplicate(id.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_smartcomply_fixture_is_processed_once() {
+    let server = start().await;
+    let fixtures = common::fixtures_in("smartcomply");
+    assert_eq!(fixtures.len(), 12);
+    for (name, body) in &fixtures {
+        let id = smartcomply::parse(body).unwrap().id;
+        let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{name}");
+        assert_eq!(server.take(), processed(&[id.as_str()]), "{name}");
+    }
+    // Each retry (signed anew, as a resend is) is acknowledged, not redone.
+    for (name, body) in &fixtures {
+        let id = smartcomply::parse(body).unwrap().id;
+        let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), body).await;
+        assert!(status.is_success(), "{name}: {status}");
+        assert_eq!(server.take(), duplicate(&[id.as_str()]), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn every_smarterwx_notification_is_processed_once() {
+    let server = start().await;
+    let fixtures = common::fixtures_in("smarterwx");
+    assert_eq!(fixtures.len(), 5);
+    let mut total = 0;
+    for (name, body) in &fixtures {
+        let uuids: Vec<String> = smarterwx::parse(body)
+            .unwrap()
+            .iter()
+            .map(|n| n.uuid.as_str().to_owned())
+            .collect();
+        let uuids: Vec<&str> = uuids.iter().map(String::as_str).collect();
+        total += uuids.len();
+        let status = server.smarterwx(SMARTERWX_SECRET, body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{name}");
+        assert_eq!(server.take(), processed(&uuids), "{name}");
+
+        let status = server.smarterwx(SMARTERWX_SECRET, body).await;
+        assert!(status.is_success(), "{name}: {status}");
+        assert_eq!(server.take(), duplicate(&uuids), "{name}");
+    }
+    assert_eq!(total, 7, "the batch holds three notifications");
+}
+
+#[tokio::test]
+async fn vendors_are_deduplicated_apart() {
+    let server = start().await;
+    let sc = br#"{"id":"same-id","type":"x.new","created_at":"2026-05-05T14:00:00Z","data":{}}"#;
+    let swx =
+        br#"{"uuid":"same-id","event":"x:new","timestamp":"2026-05-05T14:00:00Z","message":{}}"#;
+    assert!(
+        server
+            .smartcomply(SMARTCOMPLY_SECRET, now(), sc)
+            .await
+            .is_success()
+    );
+    assert!(server.smarterwx(SMARTERWX_SECRET, swx).await.is_success());
+    assert_eq!(server.take(), processed(&["same-id", "same-id"]));
+}
+
+#[tokio::test]
+async fn bad_signatures_are_401() {
+    let server = start().await;
+    let sc = common::fixture("smartcomply/test.failed.json");
+    let swx = common::fixture("smarterwx/referral_create.json");
+    let status = server.smartcomply("whsec_other", now(), &sc).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let status = server.smarterwx("other", &swx).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Signed, then changed on the way.
+    let header = smarterwx::sign(SMARTERWX_SECRET, &swx);
+    let mut tampered = swx.clone();
+    tampered.push(b' ');
+    let headers = [(smarterwx::SIGNATURE_HEADER, header.as_str())];
+    let (status, text) = server.post(SMARTERWX, &headers, &tampered).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(text, "webhook signature does not match");
+    assert!(!text.contains(&header[7..]));
+
+    let headers = [(smartcomply::SIGNATURE_HEADER, "t=1,v1=zz")];
+    let (status, _) = server.post(SMARTCOMPLY, &headers, &sc).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.take(), []);
+}
+
+#[tokio::test]
+async fn replayed_old_timestamp_is_401() {
+    let server = start().await;
+    let body = common::fixture("smartcomply/test.submitted.json");
+    let old = now() - time::Duration::minutes(10);
+    let header = smartcomply::sign(SMARTCOMPLY_SECRET, old, &body);
+    let headers = [(smartcomply::SIGNATURE_HEADER, header.as_str())];
+    let (status, text) = server.post(SMARTCOMPLY, &headers, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(text, "webhook timestamp is older than the tolerance");
+    let future = now() + time::Duration::minutes(10);
+    let status = server.smartcomply(SMARTCOMPLY_SECRET, future, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.take(), []);
+}
+
+#[tokio::test]
+async fn signed_malformed_bodies_are_400() {
+    let server = start().await;
+    for body in [
+        &br#"{"id":"evt_1","type":"test.failed","#[..],
+        br#"{"id":"evt_1","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{}}"#,
+        b"\xff not json",
+    ] {
+        let header = smartcomply::sign(SMARTCOMPLY_SECRET, now(), body);
+        let headers = [(smartcomply::SIGNATURE_HEADER, header.as_str())];
+        let (status, text) = server.post(SMARTCOMPLY, &headers, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(text.starts_with("invalid webhook payload"), "{text}");
+    }
+    for body in [&b"[{\"uuid\":"[..], b"{}", b"[1]"] {
+        assert_eq!(
+            server.smarterwx(SMARTERWX_SECRET, body).await,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(server.take(), []);
+}
+
+#[tokio::test]
+async fn missing_empty_or_repeated_headers_are_401() {
+    let server = start().await;
+    let sc = common::fixture("smartcomply/webhook.test.json");
+    let swx = common::fixture("smarterwx/nulls.json");
+    let (status, text) = server.post(SMARTCOMPLY, &[], &sc).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(text, "webhook signature header is missing or empty");
+    let (status, _) = server.post(SMARTERWX, &[], &swx).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server
+        .post(SMARTERWX, &[(smarterwx::SIGNATURE_HEADER, "")], &swx)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A valid signature in the other vendor's header is no signature.
+    let header = smarterwx::sign(SMARTCOMPLY_SECRET, &sc);
+    let headers = [(smarterwx::SIGNATURE_HEADER, header.as_str())];
+    let (status, _) = server.post(SMARTCOMPLY, &headers, &sc).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Two headers, even both valid: one was added on the way.
+    let header = smarterwx::sign(SMARTERWX_SECRET, &swx);
+    let headers = [
+        (smarterwx::SIGNATURE_HEADER, header.as_str()),
+        (smarterwx::SIGNATURE_HEADER, header.as_str()),
+    ];
+    let (status, text) = server.post(SMARTERWX, &headers, &swx).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(text, "webhook signature header is malformed");
+    assert_eq!(server.take(), []);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let server = start().await;
+    let mut body = b"[".to_vec();
+    body.resize(BODY_LIMIT + 1, b' ');
+    let status = server.smarterwx(SMARTERWX_SECRET, &body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(server.take(), []);
+}
+
+#[tokio::test]
+async fn reachability_checks_are_200() {
+    let server = start().await;
+    assert_eq!(server.get("/").await, StatusCode::OK);
+    assert_eq!(server.get(SMARTERWX).await, StatusCode::OK);
+    assert_eq!(
+        server.get(SMARTCOMPLY).await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(server.get("/webhooks/other").await, StatusCode::NOT_FOUND);
+}
