@@ -107,6 +107,12 @@ pub(crate) fn decode_tag(hex_digits: &[u8]) -> Option<Tag> {
     Some(tag)
 }
 
+/// Whether `hex_digits` is exactly 64 hex digits (either case), so that
+/// [`decode_tag`] will succeed; cheaper than decoding.
+pub(crate) fn is_tag_hex(hex_digits: &[u8]) -> bool {
+    hex_digits.len() == 2 * TAG_LEN && hex_digits.iter().all(u8::is_ascii_hexdigit)
+}
+
 /// Trim ASCII white space from both ends of a byte string.
 pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
@@ -159,6 +165,21 @@ mod tests {
         assert!(decode_tag(format!("{EXPECTED}00").as_bytes()).is_none());
         assert!(decode_tag(b"zz").is_none());
         assert!(decode_tag("é".repeat(32).as_bytes()).is_none());
+        for candidate in [
+            EXPECTED.to_string(),
+            upper.clone(),
+            EXPECTED[..62].into(),
+            format!("{EXPECTED}00"),
+            "zz".into(),
+            "é".repeat(32),
+            format!("{}g", &EXPECTED[..63]),
+        ] {
+            assert_eq!(
+                is_tag_hex(candidate.as_bytes()),
+                decode_tag(candidate.as_bytes()).is_some(),
+                "{candidate}"
+            );
+        }
     }
 
     #[test]
