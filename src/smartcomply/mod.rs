@@ -204,7 +204,9 @@ impl Verifier {
 /// replays and tests. Anything not of the documented shape is
 /// [`Error::Payload`], naming the event type when the body declares one.
 pub fn parse(body: &[u8]) -> Result<Event, Error> {
-    crate::wire::from_body(body, "type")
+    crate::wire::from_body(body, |body| {
+        crate::wire::peek_tag(body, <EventData as crate::wire::Tagged>::TAG_KEY)
+    })
 }
 
 /// The header value SmartComply would send for `body` at `timestamp`:

@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::Referral;
+use crate::Error;
 use crate::wire::{self, Tagged};
-use crate::{Error, PayloadError};
 
 id_newtype! {
     /// A notification's unique ID (a UUID): deduplicate deliveries on it.
@@ -148,22 +148,11 @@ impl<'de> Visitor<'de> for BatchVisitor {
     }
 }
 
-/// Parse a body in one pass. On failure, and only then, read it again to
-/// name the event of the first notification that fails and the path to the
-/// failing field (`[1].message.Enquiry.digStartAt`).
+/// Parse a body in one pass; on failure name the event of the first
+/// notification that fails and the path to the failing field
+/// (`[1].message.Enquiry.digStartAt`).
 pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
-    match wire::from_slice::<Batch>(body) {
-        Ok(Batch(batch)) => Ok(batch),
-        Err(err) => {
-            let event = failing_event(body);
-            let path = wire::error_path::<Batch>(body);
-            Err(Error::Payload(PayloadError::new(
-                &err,
-                event.as_deref(),
-                path,
-            )))
-        }
-    }
+    wire::from_body::<Batch>(body, failing_event).map(|Batch(batch)| batch)
 }
 
 /// The `event` of the notification a failed parse stopped at, if it has
@@ -225,6 +214,7 @@ impl<'de> Visitor<'de> for ScanVisitor<'_, 'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PayloadError;
     use crate::smarterwx::{ActivityCode, EnquirySource, LocationInRoad, ReferralStatus, parse};
     use serde_json::json;
 

@@ -20,7 +20,6 @@ use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Vis
 use crate::error::{Error, PayloadError};
 
 pub(crate) use datetime::InstantCodec;
-pub(crate) use path::{error_path, from_slice};
 
 /// How one Rust type is written to and read from the wire, for the field
 /// attributes `#[serde(with = "wire::Date")]` and friends.
@@ -205,12 +204,15 @@ pub(crate) trait Unknown {
     fn raw(&self) -> &serde_json::Value;
 }
 
-/// Deserialize `body`. On failure, and only then, read the body again to
-/// name the value of the top-level key `tag_key` (when the body declares
-/// one) and the path to the failing field.
-pub(crate) fn from_body<T: DeserializeOwned>(body: &[u8], tag_key: &str) -> Result<T, Error> {
+/// Deserialize `body` in one pass. On failure, and only then, read the body
+/// again to name the event type (`event_type` finds it, when the body
+/// declares one) and the path to the failing field.
+pub(crate) fn from_body<T: DeserializeOwned>(
+    body: &[u8],
+    event_type: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<T, Error> {
     path::from_slice(body).map_err(|err| {
-        let tag = peek_tag(body, tag_key);
+        let tag = event_type(body);
         let path = path::error_path::<T>(body);
         Error::Payload(PayloadError::new(&err, tag.as_deref(), path))
     })
