@@ -41,8 +41,7 @@ impl Serialize for Event {
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (id, created_at, data) = wire::envelope::read_full(d)?;
-        Ok(Event {
+        wire::envelope::read_full(d, |id, created_at, data| Event {
             id,
             created_at,
             data,
@@ -149,6 +148,20 @@ mod tests {
     }
 
     const TEST: &str = r#"{"test": true, "sent_at": "2026-05-05T14:00:00Z"}"#;
+
+    #[test]
+    fn every_fixture_takes_the_fast_reader_and_agrees_with_serde_json() {
+        let rewrite = |body: &[u8]| serde_json::to_vec(&parse(body).unwrap()).unwrap();
+        assert_eq!(
+            crate::wire::fixtures_take_the_fast_reader::<Event>("smartcomply", rewrite),
+            12
+        );
+        // Data before type takes the buffered path, still on the fast reader.
+        let data_first = format!(
+            r#"{{"data":{TEST},"created_at":"2026-05-05T14:00:00Z","type":"webhook.test","id":"evt_1"}}"#
+        );
+        assert!(crate::wire::assert_agrees::<Event>(data_first.as_bytes()));
+    }
 
     #[test]
     fn keys_in_any_order_and_unknown_keys_ignored() {

@@ -40,7 +40,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::signature::{self, Keys, Tag};
+use crate::signature::{self, Keys, Tags};
 
 pub use backflow::{
     AssemblyDueSoon, AssemblyId, AssemblyType, TestFailed, TestId, TestReport, TestResult,
@@ -129,7 +129,7 @@ impl Verifier {
         let header = Header::parse(header.as_ref())?;
         if !self
             .keys
-            .matches(&[header.timestamp_text, b".", body], header.signatures())
+            .matches(&[header.timestamp_text, b".", body], &header.signatures)
         {
             return Err(Error::SignatureMismatch);
         }
@@ -236,82 +236,112 @@ struct Header<'a> {
     /// The `t` value as written: it is what was signed.
     timestamp_text: &'a [u8],
     timestamp: i64,
-    /// The whole (trimmed) header, walked again for the `v1` values.
-    raw: &'a [u8],
-}
-
-/// The non-empty `key=value` parts of a header, trimmed, or `None` for a
-/// part without `=`.
-fn parts(raw: &[u8]) -> impl Iterator<Item = Option<(&[u8], &[u8])>> + Clone {
-    raw.split(|&b| b == b',')
-        .map(signature::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let eq = part.iter().position(|&b| b == b'=')?;
-            Some((
-                signature::trim(&part[..eq]),
-                signature::trim(&part[eq + 1..]),
-            ))
-        })
+    /// The decoded `v1` values.
+    signatures: Tags,
 }
 
 impl<'a> Header<'a> {
+    /// Read the comma-separated `key=value` parts in one pass: exactly one
+    /// `t`, at least one `v1` (each 64 hex digits), other keys ignored,
+    /// white space around parts, keys and values ignored, empty parts
+    /// skipped, a part without `=` refused.
+    ///
+    /// A `v1` value is decoded where it starts, so its 64 digits are read
+    /// once, not also searched for the next comma.
     fn parse(header: &'a [u8]) -> Result<Self, Error> {
-        let raw = signature::trim(header);
+        let raw = header.trim_ascii();
         if raw.is_empty() {
             return Err(Error::MissingSignature);
         }
         let mut timestamp = None;
-        let mut signatures = 0usize;
-        for part in parts(raw) {
-            match part.ok_or(Error::MalformedSignature)? {
-                (b"t", value) => {
-                    if timestamp.is_some() {
-                        return Err(Error::MalformedSignature);
-                    }
-                    timestamp = Some((value, parse_unix(value).ok_or(Error::MalformedSignature)?));
-                }
-                (b"v1", value) => {
-                    if !signature::is_tag_hex(value) {
-                        return Err(Error::MalformedSignature);
-                    }
-                    signatures += 1;
-                }
-                _ => {}
+        let mut signatures = Tags::default();
+        let mut rest = raw;
+        while let Some((&first, after)) = rest.split_first() {
+            if first == b',' || first.is_ascii_whitespace() {
+                rest = after;
+                continue;
             }
+            // The key runs to `=`; a comma or the end first means a part
+            // without one.
+            let (key, value) = rest
+                .iter()
+                .position(|&b| b == b'=' || b == b',')
+                .and_then(|at| match rest.split_at(at) {
+                    (key, [b'=', value @ ..]) => {
+                        Some((key.trim_ascii_end(), value.trim_ascii_start()))
+                    }
+                    _ => None,
+                })
+                .ok_or(Error::MalformedSignature)?;
+            rest = match key {
+                b"v1" => {
+                    let (digits, after) = value
+                        .split_at_checked(2 * signature::TAG_LEN)
+                        .ok_or(Error::MalformedSignature)?;
+                    signatures
+                        .push(signature::decode_tag(digits).ok_or(Error::MalformedSignature)?);
+                    let after = after.trim_ascii_start();
+                    match after.first() {
+                        None | Some(b',') => after,
+                        Some(_) => return Err(Error::MalformedSignature),
+                    }
+                }
+                _ => {
+                    let end = value.iter().position(|&b| b == b',').unwrap_or(value.len());
+                    if key == b"t" {
+                        let text = value[..end].trim_ascii_end();
+                        if timestamp.is_some() {
+                            return Err(Error::MalformedSignature);
+                        }
+                        let seconds = parse_unix(text).ok_or(Error::MalformedSignature)?;
+                        timestamp = Some((text, seconds));
+                    }
+                    &value[end..]
+                }
+            };
         }
         match timestamp {
-            Some((timestamp_text, timestamp)) if signatures > 0 => Ok(Header {
+            Some((timestamp_text, timestamp)) if !signatures.is_empty() => Ok(Header {
                 timestamp_text,
                 timestamp,
-                raw,
+                signatures,
             }),
             _ => Err(Error::MalformedSignature),
         }
-    }
-
-    /// The decoded `v1` signatures (already checked to be 64 hex digits).
-    fn signatures(&self) -> impl Iterator<Item = Tag> + Clone + 'a {
-        parts(self.raw).filter_map(|part| match part {
-            Some((b"v1", value)) => signature::decode_tag(value),
-            _ => None,
-        })
     }
 }
 
 /// A whole number of Unix seconds: an optional `-` and ASCII digits that
 /// fit in `i64`.
 fn parse_unix(text: &[u8]) -> Option<i64> {
-    let digits = text.strip_prefix(b"-").unwrap_or(text);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
         return None;
     }
-    std::str::from_utf8(text).ok()?.parse().ok()
+    // Accumulate below zero, where i64 reaches one further (i64::MIN).
+    let mut below = 0i64;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        below = below
+            .checked_mul(10)?
+            .checked_sub(i64::from(digit - b'0'))?;
+    }
+    if negative {
+        Some(below)
+    } else {
+        below.checked_neg()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signature::Tag;
     use time::macros::datetime;
 
     const SECRET: &str = "whsec_test";
@@ -372,6 +402,76 @@ mod tests {
         ] {
             let got = ok(h.clone()).unwrap_err();
             assert_eq!(format!("{got:?}"), want, "{h:?}");
+        }
+    }
+
+    /// The header rules written the plain way: split on commas, then on
+    /// the first `=`, trim everything. The one-pass reader must agree.
+    fn reference_header(header: &[u8]) -> Result<(Vec<u8>, i64, Vec<Tag>), Error> {
+        let raw = header.trim_ascii();
+        if raw.is_empty() {
+            return Err(Error::MissingSignature);
+        }
+        let (mut timestamp, mut tags) = (None, Vec::new());
+        for part in raw.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+            if part.is_empty() {
+                continue;
+            }
+            let eq = part.iter().position(|&b| b == b'=');
+            let eq = eq.ok_or(Error::MalformedSignature)?;
+            let (key, value) = (part[..eq].trim_ascii(), part[eq + 1..].trim_ascii());
+            match key {
+                b"t" if timestamp.is_none() => {
+                    let seconds = std::str::from_utf8(value)
+                        .ok()
+                        .filter(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+                        .filter(|v| !v.starts_with('+'))
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .ok_or(Error::MalformedSignature)?;
+                    timestamp = Some((value.to_vec(), seconds));
+                }
+                b"t" => return Err(Error::MalformedSignature),
+                b"v1" => {
+                    let mut tag = [0u8; signature::TAG_LEN];
+                    hex::decode_to_slice(value, &mut tag).map_err(|_| Error::MalformedSignature)?;
+                    tags.push(tag);
+                }
+                _ => {}
+            }
+        }
+        match timestamp {
+            Some((text, seconds)) if !tags.is_empty() => Ok((text, seconds, tags)),
+            _ => Err(Error::MalformedSignature),
+        }
+    }
+
+    fn one_pass_header(header: &[u8]) -> Result<(Vec<u8>, i64, Vec<Tag>), Error> {
+        Header::parse(header).map(|h| {
+            let tags = h.signatures.iter().copied().collect();
+            (h.timestamp_text.to_vec(), h.timestamp, tags)
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn one_pass_header_reader_agrees_with_the_plain_rules(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[ \t]{0,2}t[ \t]{0,2}=[ \t]{0,2}-?[0-9]{1,20}[ \t]{0,2}",
+                    "[ \t]{0,2}v1[ \t]{0,2}=[ \t]{0,2}[0-9a-fA-F]{62,66}[ \t]{0,2}",
+                    "[ \t]{0,2}v[01][ \t]{0,2}=[ \t]{0,2}[0-9a-gA-G ]{60,66}",
+                    "[a-z0-9= \t]{0,8}",
+                    "[\\x00-\\xff]{0,4}",
+                ],
+                0..6,
+            ),
+        ) {
+            let header = parts.join(",");
+            let want = reference_header(header.as_bytes());
+            let got = one_pass_header(header.as_bytes());
+            proptest::prop_assert_eq!(format!("{got:?}"), format!("{want:?}"), "{:?}", header);
         }
     }
 

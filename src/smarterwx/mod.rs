@@ -62,6 +62,8 @@ mod referral;
 use crate::Error;
 use crate::signature::{self, Keys, Tag};
 
+#[cfg(fuzzing)]
+pub(crate) use notification::Batch;
 pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
 pub use referral::{
     ActivityCode, Address, AuthorityType, Enquiry, EnquirySource, LocationInRoad, LocationType,
@@ -115,7 +117,7 @@ impl Verifier {
     /// [`Error::SignatureMismatch`]. There is no timestamp to check.
     pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), Error> {
         let tag = read_header(header.as_ref())?;
-        if self.keys.matches(&[body], std::iter::once(tag)) {
+        if self.keys.matches(&[body], &tag.into()) {
             Ok(())
         } else {
             Err(Error::SignatureMismatch)
@@ -198,7 +200,7 @@ pub fn sign(secret: impl AsRef<[u8]>, body: &[u8]) -> String {
 /// Read an `x-swx-signature` value: `sha256=` (any case) directly followed
 /// by 64 hex digits, white space around the whole value ignored.
 fn read_header(header: &[u8]) -> Result<Tag, Error> {
-    let raw = signature::trim(header);
+    let raw = header.trim_ascii();
     if raw.is_empty() {
         return Err(Error::MissingSignature);
     }

@@ -47,8 +47,7 @@ impl Serialize for Notification {
 
 impl<'de> Deserialize<'de> for Notification {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (uuid, timestamp, message) = wire::envelope::read_full(d)?;
-        Ok(Notification {
+        wire::envelope::read_full(d, |uuid, timestamp, message| Notification {
             uuid,
             timestamp,
             message,
@@ -118,7 +117,8 @@ impl wire::Unknown for UnknownMessage {
 }
 
 /// A body: an array of notifications, or one bare notification.
-struct Batch(Vec<Notification>);
+#[derive(Debug)]
+pub(crate) struct Batch(Vec<Notification>);
 
 impl<'de> Deserialize<'de> for Batch {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -234,6 +234,16 @@ mod tests {
 
     fn to_body(value: &serde_json::Value) -> Vec<u8> {
         serde_json::to_vec(value).unwrap()
+    }
+
+    #[test]
+    fn every_fixture_takes_the_fast_reader_and_agrees_with_serde_json() {
+        let rewrite = |body: &[u8]| serde_json::to_vec(&parse(body).unwrap()).unwrap();
+        assert_eq!(
+            crate::wire::fixtures_take_the_fast_reader::<Batch>("smarterwx", rewrite),
+            5
+        );
+        assert!(crate::wire::assert_agrees::<Batch>(SEED.as_bytes()));
     }
 
     #[test]

@@ -16,21 +16,27 @@ use time::OffsetDateTime;
 use super::{Codec, InstantCodec, Tagged};
 
 /// Read a whole envelope: identity, time, tag and payload are all required.
-pub(crate) fn read_full<'de, D, I, T>(d: D) -> Result<(I, OffsetDateTime, T), D::Error>
+/// `build` makes the caller's type from them, inside the visitor, so the
+/// payload is moved once.
+#[inline]
+pub(crate) fn read_full<'de, D, I, T, R>(
+    d: D,
+    build: impl FnOnce(I, OffsetDateTime, T) -> R,
+) -> Result<R, D::Error>
 where
     D: Deserializer<'de>,
     I: Deserialize<'de>,
     T: Tagged,
 {
-    let env = d.deserialize_map(EnvelopeVisitor::<I, T> {
+    d.deserialize_map(EnvelopeVisitor {
         full: true,
-        marker: PhantomData,
-    })?;
-    match (env.id, env.time) {
-        (Some(id), Some(time)) => Ok((id, time, env.payload)),
-        (None, _) => Err(de::Error::missing_field(T::ID_KEY)),
-        (_, None) => Err(de::Error::missing_field(T::TIME_KEY)),
-    }
+        finish: |id, time, payload| match (id, time) {
+            (Some(id), Some(time)) => Ok(build(id, time, payload)),
+            (None, _) => Err(T::ID_KEY),
+            (_, None) => Err(T::TIME_KEY),
+        },
+        marker: PhantomData::<fn() -> (I, T)>,
+    })
 }
 
 /// Read only the tag and payload; every other key is ignored.
@@ -39,11 +45,11 @@ where
     D: Deserializer<'de>,
     T: Tagged,
 {
-    d.deserialize_map(EnvelopeVisitor::<IgnoredAny, T> {
+    d.deserialize_map(EnvelopeVisitor {
         full: false,
-        marker: PhantomData,
+        finish: |_, _, payload| Ok(payload),
+        marker: PhantomData::<fn() -> (IgnoredAny, T)>,
     })
-    .map(|env| env.payload)
 }
 
 /// Write an envelope in the order `id`, tag, time, payload, leaving out the
@@ -87,15 +93,12 @@ impl<T: Tagged> Serialize for Payload<'_, T> {
     }
 }
 
-struct Envelope<I, T> {
-    id: Option<I>,
-    time: Option<OffsetDateTime>,
-    payload: T,
-}
-
-struct EnvelopeVisitor<I, T> {
+/// Reads an envelope's keys and hands what it found to `finish`, which
+/// makes the result or names a missing key.
+struct EnvelopeVisitor<I, T, F> {
     /// Whether identity and time are read (and required).
     full: bool,
+    finish: F,
     marker: PhantomData<fn() -> (I, T)>,
 }
 
@@ -174,8 +177,13 @@ fn duplicate<E: de::Error>(seen: bool, key: &'static str) -> Result<(), E> {
     }
 }
 
-impl<'de, I: Deserialize<'de>, T: Tagged> Visitor<'de> for EnvelopeVisitor<I, T> {
-    type Value = Envelope<I, T>;
+impl<'de, I, T, F, R> Visitor<'de> for EnvelopeVisitor<I, T, F>
+where
+    I: Deserialize<'de>,
+    T: Tagged,
+    F: FnOnce(Option<I>, Option<OffsetDateTime>, T) -> Result<R, &'static str>,
+{
+    type Value = R;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.full {
@@ -204,8 +212,9 @@ impl<'de, I: Deserialize<'de>, T: Tagged> Visitor<'de> for EnvelopeVisitor<I, T>
         let mut tag_seen = false;
         let mut payload: Option<T> = None;
         let mut early: Option<serde_json::Value> = None;
+        let full = self.full;
         let keys = || KeySeed::<T> {
-            full: self.full,
+            full,
             marker: PhantomData,
         };
         while let Some(key) = map.next_key_seed(keys())? {
@@ -250,14 +259,6 @@ impl<'de, I: Deserialize<'de>, T: Tagged> Visitor<'de> for EnvelopeVisitor<I, T>
         let Some(payload) = payload else {
             return Err(de::Error::missing_field(T::PAYLOAD_KEY));
         };
-        if self.full {
-            if id.is_none() {
-                return Err(de::Error::missing_field(T::ID_KEY));
-            }
-            if time.is_none() {
-                return Err(de::Error::missing_field(T::TIME_KEY));
-            }
-        }
-        Ok(Envelope { id, time, payload })
+        (self.finish)(id, time, payload).map_err(de::Error::missing_field)
     }
 }

@@ -8,6 +8,7 @@
 mod macros;
 mod datetime;
 pub(crate) mod envelope;
+mod json;
 mod path;
 
 use std::cell::RefCell;
@@ -204,18 +205,71 @@ pub(crate) trait Unknown {
     fn raw(&self) -> &serde_json::Value;
 }
 
-/// Deserialize `body` in one pass. On failure, and only then, read the body
-/// again to name the event type (`event_type` finds it, when the body
-/// declares one) and the path to the failing field.
+/// Deserialize `body` in one pass with the fast reader. When it gives up,
+/// and only then, `serde_json` reads the body again and decides; if that
+/// fails too, the body is read once more to name the event type
+/// (`event_type` finds it, when the body declares one) and the path to the
+/// failing field.
+#[inline]
 pub(crate) fn from_body<T: DeserializeOwned>(
     body: &[u8],
     event_type: impl FnOnce(&[u8]) -> Option<String>,
 ) -> Result<T, Error> {
+    if let Ok(value) = json::from_slice(body) {
+        return Ok(value);
+    }
     path::from_slice(body).map_err(|err| {
         let tag = event_type(body);
         let path = path::error_path::<T>(body);
         Error::Payload(PayloadError::new(&err, tag.as_deref(), path))
     })
+}
+
+/// Panic unless the fast reader agrees with `serde_json` on `body`: when
+/// it gives a value, `serde_json` (through the error-path wrapper that
+/// `from_body` falls back to) gives an identical one. Returns whether the
+/// fast reader gave a value.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn assert_agrees<T: DeserializeOwned + fmt::Debug>(body: &[u8]) -> bool {
+    let Ok(fast) = json::from_slice::<T>(body) else {
+        return false;
+    };
+    match path::from_slice::<T>(body) {
+        // `Debug` shows every field, and floats exactly (`-0.0` too).
+        Ok(slow) => assert_eq!(
+            format!("{fast:?}"),
+            format!("{slow:?}"),
+            "the fast reader and serde_json disagree on {:?}",
+            String::from_utf8_lossy(body)
+        ),
+        Err(err) => panic!(
+            "the fast reader accepted what serde_json refuses ({err}): {:?}",
+            String::from_utf8_lossy(body)
+        ),
+    }
+    true
+}
+
+/// Check every fixture under `fixtures/<dir>`, as shipped and as
+/// `rewrite` writes it back: each takes the fast reader, which agrees with
+/// `serde_json`. Returns how many fixtures there were.
+#[cfg(test)]
+pub(crate) fn fixtures_take_the_fast_reader<T: DeserializeOwned + fmt::Debug>(
+    dir: &str,
+    rewrite: impl Fn(&[u8]) -> Vec<u8>,
+) -> usize {
+    let dir = format!("{}/fixtures/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let body = std::fs::read(entry.unwrap().path()).unwrap();
+        let written = rewrite(&body);
+        for body in [body, written] {
+            let shown = String::from_utf8_lossy(&body);
+            assert!(assert_agrees::<T>(&body), "gave up on {shown}");
+        }
+        seen += 1;
+    }
+    seen
 }
 
 /// The string value of the top-level key `tag_key`, if `body` is an object

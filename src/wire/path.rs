@@ -1,9 +1,11 @@
-//! A `serde_json` deserializer wrapper used for every body, with two jobs.
+//! A `serde_json` deserializer wrapper for the bodies the fast reader
+//! (`json.rs`) gives up on, with two jobs.
 //!
-//! - Speed: struct field names are read as bytes (`deserialize_bytes`
-//!   instead of `deserialize_identifier`), which `serde_json` hands over
-//!   without a UTF-8 check. Field names are compared with known ASCII names,
-//!   so the check buys nothing; string *values* are still checked.
+//! - Same answers: struct field names are read as bytes
+//!   (`deserialize_bytes` instead of `deserialize_identifier`), which
+//!   `serde_json` hands over without a UTF-8 check, as the fast reader does.
+//!   Field names are compared with known ASCII names, so the check buys
+//!   nothing; string *values* are still checked.
 //! - Error paths: with a [`Track`] observer the wrapper keeps the stack of
 //!   keys and indexes it is inside. When an error happens the stack is left
 //!   as it was, and that is the path (`data.exceedances[0].result_value`).
