@@ -8,6 +8,7 @@
 mod macros;
 mod datetime;
 pub(crate) mod envelope;
+mod id;
 mod json;
 mod path;
 
@@ -21,6 +22,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Vis
 use crate::error::{Error, PayloadError};
 
 pub(crate) use datetime::InstantCodec;
+pub(crate) use id::IdText;
 
 /// How one Rust type is written to and read from the wire, for the field
 /// attributes `#[serde(with = "wire::Date")]` and friends.
