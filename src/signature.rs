@@ -159,14 +159,14 @@ impl From<Tag> for Tags {
 pub(crate) fn decode_tag(hex_digits: &[u8]) -> Option<Tag> {
     let digits: &[u8; 2 * TAG_LEN] = hex_digits.try_into().ok()?;
     let mut tag = [0u8; TAG_LEN];
-    let mut valid = true;
+    let mut invalid = 0u64;
     for (out, eight) in tag.chunks_exact_mut(4).zip(digits.chunks_exact(8)) {
         let word = u64::from_le_bytes(eight.try_into().unwrap_or([0; 8]));
-        let (bytes, ok) = decode_word(word);
-        valid &= ok;
+        let (bytes, bad) = decode_word(word);
+        invalid |= bad;
         out.copy_from_slice(&bytes);
     }
-    valid.then_some(tag)
+    (invalid == 0).then_some(tag)
 }
 
 const fn lanes(byte: u8) -> u64 {
@@ -174,19 +174,21 @@ const fn lanes(byte: u8) -> u64 {
 }
 
 /// The four bytes that eight hex digits (a little-endian word, first digit
-/// lowest) spell, and whether all eight are hex digits.
+/// lowest) spell, and a mask that is zero exactly when all eight are hex
+/// digits.
 ///
 /// Every step works on all eight byte lanes at once. For lanes below
 /// `0x80`, adding `0x80 - lo` sets a lane's top bit exactly when the lane
-/// is at least `lo`, and no lane carries into the next.
-fn decode_word(word: u64) -> ([u8; 4], bool) {
+/// is at least `lo`, and no lane carries into the next; a lane with its
+/// top bit set is invalid anyway.
+fn decode_word(word: u64) -> ([u8; 4], u64) {
+    let ascii = word & lanes(0x7F);
     let at_least = |word: u64, lo: u8| word.wrapping_add(lanes(0x80 - lo));
     let in_range = |word: u64, lo: u8, hi: u8| at_least(word, lo) & !at_least(word, hi + 1);
-    let ascii = word & lanes(0x80) == 0;
     // `| 0x20` folds `A-F` onto `a-f` (and no other byte onto them).
-    let digit = in_range(word, b'0', b'9');
-    let letter = in_range(word | lanes(0x20), b'a', b'f');
-    let valid = ascii && (digit | letter) & lanes(0x80) == lanes(0x80);
+    let digit = in_range(ascii, b'0', b'9');
+    let letter = in_range(ascii | lanes(0x20), b'a', b'f');
+    let invalid = (word | !(digit | letter)) & lanes(0x80);
     // A digit's value is its low nibble; a letter's is its low nibble + 9,
     // and letters are the lanes with bit 6 set.
     let values = (word & lanes(0x0F)) + ((word >> 6) & lanes(0x01)) * 9;
@@ -195,7 +197,7 @@ fn decode_word(word: u64) -> ([u8; 4], bool) {
     let pairs = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF;
     let pairs = (pairs | (pairs >> 16)) & 0x0000_0000_FFFF_FFFF;
     let [a, b, c, d, ..] = pairs.to_le_bytes();
-    ([a, b, c, d], valid)
+    ([a, b, c, d], invalid)
 }
 
 #[cfg(test)]
