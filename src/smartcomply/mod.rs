@@ -312,9 +312,7 @@ impl<'a> Header<'a> {
             _ => Err(Error::MalformedSignature),
         }
     }
-}
 
-impl<'a> Header<'a> {
     /// The form SmartComply sends, `t=<seconds>,v1=<64 hex digits>` and
     /// nothing else, read without searching; `None` for any other form,
     /// which [`Header::parse`] then reads part by part (to the same result
