@@ -45,13 +45,7 @@ type Result<T> = std::result::Result<T, GaveUp>;
 /// `serde_json`).
 #[inline]
 pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Result<T> {
-    let mut reader = Reader {
-        failed: Cell::new(false),
-        text: std::str::from_utf8(body).map_err(|_| GaveUp)?,
-        bytes: body,
-        pos: 0,
-        depth: 0,
-    };
+    let mut reader = Reader::new(std::str::from_utf8(body).map_err(|_| GaveUp)?);
     let value = T::deserialize(&mut reader)?;
     reader.skip_space();
     if reader.pos == body.len() && !reader.failed.get() {
@@ -86,8 +80,6 @@ struct Reader<'de> {
     failed: Cell<bool>,
     /// The whole body, checked UTF-8.
     text: &'de str,
-    /// The same, as bytes.
-    bytes: &'de [u8],
     pos: usize,
     depth: u32,
 }
@@ -100,6 +92,21 @@ enum Text {
 }
 
 impl<'de> Reader<'de> {
+    fn new(text: &'de str) -> Self {
+        Reader {
+            failed: Cell::new(false),
+            text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// The body's bytes.
+    #[inline]
+    fn bytes(&self) -> &'de [u8] {
+        self.text.as_bytes()
+    }
+
     /// Record a failure and return it.
     #[cold]
     fn fail(&self) -> GaveUp {
@@ -109,26 +116,24 @@ impl<'de> Reader<'de> {
 
     #[inline]
     fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+        self.bytes().get(self.pos).copied()
     }
 
+    /// Move past JSON white space; the byte after it, if any.
     #[inline]
-    fn skip_space(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
-            self.pos += 1;
+    fn skip_space(&mut self) -> Option<u8> {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\n' | b'\r' | b'\t') => self.pos += 1,
+                next => return next,
+            }
         }
     }
 
     /// The next byte that is not white space, not consumed.
     #[inline]
     fn next_token(&mut self) -> Result<u8> {
-        loop {
-            match self.bytes.get(self.pos) {
-                Some(b' ' | b'\n' | b'\r' | b'\t') => self.pos += 1,
-                Some(&byte) => return Ok(byte),
-                None => return Err(self.fail()),
-            }
-        }
+        self.skip_space().ok_or_else(|| self.fail())
     }
 
     #[inline]
@@ -142,7 +147,7 @@ impl<'de> Reader<'de> {
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<()> {
-        match self.bytes.get(self.pos..self.pos + word.len()) {
+        match self.bytes().get(self.pos..self.pos + word.len()) {
             Some(found) if found == word => {
                 self.pos += word.len();
                 Ok(())
@@ -174,7 +179,7 @@ impl<'de> Reader<'de> {
         const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
         const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
         let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
-        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+        while let Some(chunk) = self.bytes().get(self.pos..self.pos + 8) {
             let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
             let stops = has_zero(word ^ QUOTES)
                 | has_zero(word ^ BACKSLASHES)
@@ -185,7 +190,7 @@ impl<'de> Reader<'de> {
             }
             self.pos += 8;
         }
-        while let Some(&byte) = self.bytes.get(self.pos) {
+        while let Some(&byte) = self.bytes().get(self.pos) {
             if STOPS[usize::from(byte)] {
                 break;
             }
@@ -213,7 +218,7 @@ impl<'de> Reader<'de> {
     #[cold]
     fn escaped(&mut self, start: usize) -> Result<Text> {
         let mut out = self
-            .bytes
+            .bytes()
             .get(start..self.pos)
             .ok_or_else(|| self.fail())?
             .to_vec();
@@ -253,7 +258,7 @@ impl<'de> Reader<'de> {
                         return Err(self.fail());
                     }
                     out.extend_from_slice(
-                        self.bytes.get(run..self.pos).ok_or_else(|| self.fail())?,
+                        self.bytes().get(run..self.pos).ok_or_else(|| self.fail())?,
                     );
                 }
                 None => return Err(self.fail()),
@@ -281,7 +286,7 @@ impl<'de> Reader<'de> {
 
     fn hex4(&mut self) -> Result<u16> {
         let digits = self
-            .bytes
+            .bytes()
             .get(self.pos..self.pos + 4)
             .ok_or_else(|| self.fail())?;
         let mut value = 0u16;
@@ -348,7 +353,10 @@ impl<'de> Reader<'de> {
                 magnitude: None, ..
             } => Err(self.fail()),
             Number::Float => {
-                let text = self.bytes.get(start..self.pos).ok_or_else(|| self.fail())?;
+                let text = self
+                    .bytes()
+                    .get(start..self.pos)
+                    .ok_or_else(|| self.fail())?;
                 if text.len() > MAX_FLOAT_TEXT {
                     return Err(self.fail());
                 }
@@ -513,7 +521,7 @@ impl<'de> Reader<'de> {
     /// The bytes of a string read whole from the body, unchecked.
     #[inline]
     fn raw(&self, range: std::ops::Range<usize>) -> Result<&'de [u8]> {
-        self.bytes.get(range).ok_or_else(|| self.fail())
+        self.bytes().get(range).ok_or_else(|| self.fail())
     }
 
     fn visit_text<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
@@ -1201,32 +1209,21 @@ mod tests {
 
     #[test]
     fn plain_runs_stop_at_the_first_stop_byte() {
-        let fillers = [b'a', b' ', 0x7F, 0x80, 0xC3, 0xFF, b'!', b'#', b'[', b']'];
-        for stop in [b'"', b'\\', 0x00, 0x1F, b'\n'] {
+        let fillers = ['a', ' ', '\u{7F}', 'é', '€', '😀', '!', '#', '[', ']'];
+        for stop in ['"', '\\', '\0', '\u{1F}', '\n'] {
             for len in 0..40 {
                 for filler in fillers {
-                    let mut bytes = vec![filler; len];
-                    bytes.push(stop);
-                    bytes.extend_from_slice(b"\"\\\x01tail");
-                    let mut reader = Reader {
-                        failed: Cell::new(false),
-                        text: "",
-                        bytes: &bytes,
-                        pos: 0,
-                        depth: 0,
-                    };
+                    let mut text = filler.to_string().repeat(len);
+                    text.push(stop);
+                    text.push_str("\"\\\u{1}tail");
+                    let mut reader = Reader::new(&text);
                     reader.skip_plain();
-                    assert_eq!(reader.pos, len, "{filler:#x} x{len} then {stop:#x}");
+                    let want = len * filler.len_utf8();
+                    assert_eq!(reader.pos, want, "{filler:?} x{len} then {stop:?}");
                 }
             }
         }
-        let mut reader = Reader {
-            failed: Cell::new(false),
-            text: "",
-            bytes: b"no stop at all here",
-            pos: 0,
-            depth: 0,
-        };
+        let mut reader = Reader::new("no stop at all here");
         reader.skip_plain();
         assert_eq!(reader.pos, 19);
     }
