@@ -11,7 +11,8 @@ use std::fmt;
 /// - authentication: [`Error::MissingSignature`], [`Error::MalformedSignature`],
 ///   [`Error::SignatureMismatch`], [`Error::TimestampTooOld`],
 ///   [`Error::TimestampInFuture`] (answer `401`);
-/// - content: [`Error::Payload`] (answer `400`).
+/// - content: [`Error::Payload`] (answer `400`);
+/// - the receiver's own state: [`Error::Store`] (answer `503`).
 ///
 /// No message ever contains a secret or an expected signature.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,10 @@ pub enum Error {
     /// The body is not JSON of the documented shape.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// The idempotency store could not record the delivery (down, full, or
+    /// too slow to answer): answer `503`, and the vendor retries later.
+    #[error(transparent)]
+    Store(#[from] crate::idempotency::StoreError),
 }
 
 impl Error {
@@ -64,8 +69,9 @@ impl Error {
     }
 
     /// The HTTP status a receiver should answer with: `401` for signature
-    /// and timestamp problems, `400` for payload problems, `500` for a
-    /// misconfigured verifier.
+    /// and timestamp problems, `400` for payload problems, `503` for an
+    /// idempotency store that could not answer, `500` for a misconfigured
+    /// verifier.
     ///
     /// A handler's answer is one line:
     ///
@@ -84,6 +90,7 @@ impl Error {
         match self {
             Error::Payload(_) => 400,
             Error::EmptySecret => 500,
+            Error::Store(_) => 503,
             _ => 401,
         }
     }
@@ -104,6 +111,7 @@ impl Error {
         match self {
             Error::Payload(_) => http::StatusCode::BAD_REQUEST,
             Error::EmptySecret => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Store(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             _ => http::StatusCode::UNAUTHORIZED,
         }
     }
@@ -284,6 +292,16 @@ mod tests {
         assert_eq!(e.http_status(), 400);
         assert!(e.is_payload() && !e.is_signature());
         assert!(Error::SignatureMismatch.is_signature());
+        let store = Error::from(crate::idempotency::StoreError::new(
+            crate::idempotency::StoreErrorKind::Full,
+            "every record is a lease in progress",
+        ));
+        assert_eq!(store.http_status(), 503);
+        assert!(!store.is_payload() && !store.is_signature());
+        assert_eq!(
+            store.to_string(),
+            "idempotency store full: every record is a lease in progress"
+        );
     }
 
     #[cfg(feature = "http")]
@@ -297,6 +315,10 @@ mod tests {
             Error::TimestampTooOld,
             Error::TimestampInFuture,
             Error::from(payload("", None)),
+            Error::from(crate::idempotency::StoreError::new(
+                crate::idempotency::StoreErrorKind::Unavailable,
+                "connection refused",
+            )),
         ] {
             assert_eq!(e.status_code().as_u16(), e.http_status(), "{e:?}");
         }

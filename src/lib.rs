@@ -9,7 +9,7 @@ mod error;
 mod headers;
 mod signature;
 
-pub mod dedupe;
+pub mod idempotency;
 pub mod smartcomply;
 pub mod smarterwx;
 

@@ -1,0 +1,405 @@
+//! Doing each delivery's work once: claims with leases, in memory or on
+//! Redis.
+//!
+//! Both vendors retry a delivery until it gets a `2xx`. A receiver must
+//! therefore do each delivery's work once even when a retry comes while the
+//! first attempt is still running, when an attempt fails, and when the
+//! machine doing it dies, and it must never answer `2xx` for work that did
+//! not happen. Marking an id as seen before the work runs gets this wrong:
+//! if the work then fails, the retry is skipped and the event is lost.
+//!
+//! This module's answer is a *claim with a lease*, in the manner of AWS
+//! Lambda Powertools' idempotency utility (an in-progress and a completed
+//! state, an in-progress expiry, the record removed when the work fails),
+//! without its races: no record is ever overwritten or deleted by a caller
+//! that does not hold it.
+//!
+//! - [`Store::claim`] answers [`Claim::Acquired`] to exactly one caller at a
+//!   time, with a [`Lease`] that expires after the given duration;
+//! - [`Store::complete`] records that the work is done: the key answers
+//!   [`Claim::Completed`] for the store's retention period;
+//! - [`Store::release`] records that it failed: the key is free again, and
+//!   the vendor's retry claims it;
+//! - a lease that is neither completed nor released (a crash, a cancelled
+//!   request) expires, and the key can be claimed again.
+//!
+//! [`run`] does all of this around a closure, and its [`Outcome`] says what
+//! to answer. [`MemoryStore`] serves one process; `RedisStore` (feature
+//! `redis`) serves several processes or machines that share the load.
+//!
+//! ```
+//! use std::time::Duration;
+//! use utility_webhooks::idempotency::{self, MemoryStore, Outcome};
+//!
+//! # async fn handle() -> Result<u16, idempotency::StoreError> {
+//! let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
+//! let lease = Duration::from_secs(30);
+//!
+//! // The key of a SmartComply event (`Event::idempotency_key`).
+//! let key = "smartcomply:evt_8f3a2c1b6e9d4a07";
+//! let outcome = idempotency::run(&store, key, lease, |lease| async move {
+//!     // The work: write to your database, ideally recording
+//!     // `lease.token()` in the same transaction.
+//!     let _ = lease.token();
+//!     Ok::<_, std::io::Error>(())
+//! })
+//! .await?; // a store that is down: answer 503
+//! let status = match outcome {
+//!     Outcome::Done(()) | Outcome::DoneNotRecorded((), _) | Outcome::Completed => 204,
+//!     Outcome::InProgress { .. } => 409, // with `Retry-After`
+//!     Outcome::Failed(_) | Outcome::TimedOut => 500,
+//! };
+//! assert_eq!(status, outcome_status(&outcome));
+//! # fn outcome_status<T, E>(o: &Outcome<T, E>) -> u16 { o.status() }
+//! # Ok(status)
+//! # }
+//! # assert_eq!(block_on(handle()).unwrap(), 204);
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     use std::task::{Context, Poll, Waker};
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = Context::from_waker(Waker::noop());
+//! #     loop {
+//! #         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
+//! #         std::thread::sleep(std::time::Duration::from_millis(1));
+//! #     }
+//! # }
+//! ```
+//!
+//! # What "once" means
+//!
+//! Exactly once, except for a crash (or a lost connection to the store)
+//! between the work's effect and [`Store::complete`]: the lease then
+//! expires, the vendor's retry claims the key again, and the work runs a
+//! second time. That case is at least once. The only route to exactly-once
+//! effects is to record [`Lease::token`] in the same database transaction
+//! as the work, and to skip work whose key already has a recorded token.
+//!
+//! # Keys
+//!
+//! A key names one unit of work: one SmartComply event
+//! (`smartcomply:<event id>`) or one SmarterWX notification
+//! (`smarterwx:<uuid>`). The vendor modules build them
+//! (`Event::idempotency_key`, `Notification::idempotency_key`), so the two
+//! vendors' ids never meet. Claim each notification of a SmarterWX batch on
+//! its own: a batch that half failed is then finished, not redone, by its
+//! retry.
+
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+mod run;
+mod timer;
+mod token;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisStore;
+pub use run::{Outcome, run};
+
+/// A shared record of which keys are being worked on and which are done.
+///
+/// Every method returns a `Send` future, so a handler generic over the
+/// store compiles on a multi-threaded runtime (axum, actix-web).
+///
+/// An implementation must make [`Store::claim`] atomic across every process
+/// that shares the store, and must let [`Store::complete`] and
+/// [`Store::release`] act only while the given lease is still the key's
+/// current holder (compare [`Lease::token`]). The store, not the caller's
+/// clock, should decide when a lease has expired.
+pub trait Store: Send + Sync {
+    /// Claim `key` for `lease`: [`Claim::Acquired`] for one caller at a
+    /// time, [`Claim::InProgress`] while another caller's lease runs, and
+    /// [`Claim::Completed`] once the work is done.
+    fn claim(
+        &self,
+        key: &str,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// The work is done: the key answers [`Claim::Completed`] for the
+    /// store's retention period.
+    ///
+    /// Acts only while `lease` is the key's current holder; otherwise it
+    /// changes nothing and returns [`StoreErrorKind::LeaseLost`]. Takes the
+    /// lease by reference so that a caller can retry after a transient
+    /// error; completing twice is not an error.
+    fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The work failed: the key is free, and the next delivery claims it.
+    ///
+    /// Acts only while `lease` is the key's current holder; otherwise it
+    /// changes nothing and returns [`StoreErrorKind::LeaseLost`].
+    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<S: Store + ?Sized> Store for &S {
+    fn claim(
+        &self,
+        key: &str,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        (**self).claim(key, lease)
+    }
+
+    fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).complete(lease)
+    }
+
+    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).release(lease)
+    }
+}
+
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn claim(
+        &self,
+        key: &str,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        (**self).claim(key, lease)
+    }
+
+    fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).complete(lease)
+    }
+
+    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).release(lease)
+    }
+}
+
+/// The answer to [`Store::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "an acquired lease must be completed or released"]
+pub enum Claim {
+    /// This caller holds the key: do the work, then
+    /// [complete](Store::complete) or [release](Store::release) the lease.
+    Acquired(Lease),
+    /// Another caller holds an unexpired lease on the key. Answer `409`
+    /// with a `Retry-After` of `retry_after` (rounded up to whole seconds):
+    /// the first attempt may still fail, so this delivery must not be
+    /// acknowledged yet.
+    InProgress {
+        /// What is left of the other caller's lease.
+        retry_after: Duration,
+    },
+    /// The work for this key is done: acknowledge with `2xx` and do
+    /// nothing.
+    Completed,
+}
+
+/// The right to do one key's work, for a limited time.
+///
+/// A lease is created by the client for each claim, with a token that is
+/// unique to it: no two leases, in this process or any other, share one.
+/// The token serves two ends:
+///
+/// - a claim that is retried after an uncertain error (a timeout)
+///   recognises its own lease rather than seeing it as another caller's;
+/// - a handler can record the token in its own database transaction, which
+///   is the only route to exactly-once effects.
+///
+/// The token is *not* a fence for downstream systems: a holder that was
+/// paused (a long garbage-collection pause, a suspended VM) can still act
+/// after its lease expired and another caller claimed the key. The store
+/// refuses its [`Store::complete`], but cannot undo what it did elsewhere.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Lease {
+    key: Box<str>,
+    token: Box<str>,
+    duration: Duration,
+    started: Instant,
+}
+
+impl Lease {
+    /// The longest lease: a webhook's work takes seconds, and a crashed
+    /// holder's lease should not outlast the vendor's retries.
+    pub const MAX: Duration = Duration::from_secs(24 * 3600);
+
+    /// The shortest lease (stores count leases in milliseconds).
+    pub const MIN: Duration = Duration::from_millis(1);
+
+    /// A new lease on `key` for `duration` (kept between [`Lease::MIN`] and
+    /// [`Lease::MAX`]), with a fresh unique token.
+    ///
+    /// For implementations of [`Store`]: create it before sending the claim,
+    /// so that the lease's local [deadline](Lease::deadline) is never later
+    /// than the store's expiry.
+    pub fn new(key: &str, duration: Duration) -> Self {
+        Lease {
+            key: key.into(),
+            token: token::new(),
+            duration: duration.clamp(Lease::MIN, Lease::MAX),
+            started: Instant::now(),
+        }
+    }
+
+    /// The key this lease holds.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The lease's token: 32 lowercase hex digits, unique per claim.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// How long the lease was taken for.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// When the lease expires by this process's clock: the claim was sent
+    /// after the lease was created, so the store's own expiry is no
+    /// earlier.
+    pub fn deadline(&self) -> Instant {
+        self.started + self.duration
+    }
+}
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key is the user's own id, not a secret, but keys stay out of
+        // everything this module prints, as they do out of its errors.
+        f.debug_struct("Lease")
+            .field("token", &self.token())
+            .field("duration", &self.duration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An idempotency store could not answer, or refused.
+///
+/// Its message says what went wrong, never which key and never a
+/// connection password. It converts into the crate's
+/// [`Error`](crate::Error), whose HTTP status is `503`: the vendor retries
+/// later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: String,
+}
+
+/// The class of a [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store could not be reached, or refused: the operation did not
+    /// apply.
+    Unavailable,
+    /// The store did not answer in time: the operation may have applied.
+    Uncertain,
+    /// The lease expired and another caller claimed the key (or the key's
+    /// record is gone): nothing was changed.
+    LeaseLost,
+    /// A [`MemoryStore`] is full of leases in progress and refused a new
+    /// claim rather than drop one.
+    Full,
+}
+
+impl StoreError {
+    /// An error of `kind`, with a message for logs. The message must not
+    /// hold a key or a password.
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The class of the error.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Whether the same operation may succeed if tried again
+    /// ([`StoreErrorKind::Unavailable`] and [`StoreErrorKind::Uncertain`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            StoreErrorKind::Unavailable | StoreErrorKind::Uncertain
+        )
+    }
+
+    pub(crate) fn lease_lost() -> Self {
+        StoreError::new(
+            StoreErrorKind::LeaseLost,
+            "the lease expired and the key was claimed again",
+        )
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::Uncertain => "did not answer in time",
+            StoreErrorKind::LeaseLost => "lease lost",
+            StoreErrorKind::Full => "full",
+        };
+        write!(f, "idempotency store {kind}: {}", self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The key of one unit of work: `<namespace>:<id>`.
+///
+/// Each vendor module uses its own namespace, so two vendors' ids never
+/// meet in a shared store.
+#[allow(dead_code)] // used by the vendor modules
+pub(crate) fn key(namespace: &str, id: &str) -> String {
+    let mut key = String::with_capacity(namespace.len() + 1 + id.len());
+    key.push_str(namespace);
+    key.push(':');
+    key.push_str(id);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_namespaces_apart() {
+        assert_eq!(key("smartcomply", "evt_1"), "smartcomply:evt_1");
+        assert_ne!(key("smartcomply", "x"), key("smarterwx", "x"));
+    }
+
+    #[test]
+    fn leases_have_unique_hex_tokens_and_hide_keys() {
+        let a = Lease::new("smartcomply:evt_secretive", Duration::from_secs(5));
+        let b = Lease::new("smartcomply:evt_secretive", Duration::from_secs(5));
+        assert_ne!(a.token(), b.token());
+        assert_eq!(a.token().len(), 32);
+        assert!(a.token().bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a.key(), "smartcomply:evt_secretive");
+        assert!(a.deadline() > Instant::now());
+        assert!(!format!("{a:?}").contains("secretive"));
+    }
+
+    #[test]
+    fn lease_durations_are_bounded() {
+        let long = Lease::new("k", Duration::MAX);
+        assert_eq!(long.duration(), Lease::MAX);
+        assert!(long.deadline() > Instant::now() + Duration::from_secs(3600));
+        assert_eq!(Lease::new("k", Duration::ZERO).duration(), Lease::MIN);
+    }
+
+    #[test]
+    fn errors_classify_and_print_their_kind() {
+        let e = StoreError::new(StoreErrorKind::Uncertain, "timed out after 1.5 s");
+        assert!(e.is_transient());
+        assert_eq!(
+            e.to_string(),
+            "idempotency store did not answer in time: timed out after 1.5 s"
+        );
+        assert!(!StoreError::lease_lost().is_transient());
+        assert_eq!(StoreError::lease_lost().kind(), StoreErrorKind::LeaseLost);
+    }
+}

@@ -1,0 +1,402 @@
+//! A store shared by every process that receives webhooks, on Redis.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{FromRedisValue, Script};
+
+use super::timer::timeout;
+use super::{Claim, Lease, Store, StoreError, StoreErrorKind};
+
+/// The longest one operation may take, retries and a `NOSCRIPT` reload
+/// (three round trips) included.
+const OPERATION_DEADLINE: Duration = Duration::from_millis(1500);
+/// How long to wait for a connection, and for each answer.
+const IO_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// `GET` the record; if there is none, take it for this token. A record is
+/// `p:<token>` while its lease runs (with the lease as its expiry) and
+/// `c:<token>` once completed (with the retention as its expiry).
+///
+/// Answers `{0}` acquired (also for a retried claim that finds its own
+/// lease), `{1, pttl}` in progress, `{2}` completed.
+const CLAIM: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
+  return {0}
+end
+if string.sub(v, 1, 2) == 'c:' then
+  return {2}
+end
+if v == 'p:' .. ARGV[1] then
+  return {0}
+end
+return {1, redis.call('PTTL', KEYS[1])}
+";
+
+/// Turn this token's lease into a completion kept for the retention;
+/// `1` done (also when it already was), `0` the lease is not the holder.
+const COMPLETE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v == 'p:' .. ARGV[1] then
+  redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == 'c:' .. ARGV[1] then
+  return 1
+end
+return 0
+";
+
+/// Delete the record if this token's lease holds it; `1` done, `0` not.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
+/// An idempotency [`Store`] on Redis, shared by every process and machine
+/// that receives webhooks.
+///
+/// Requires the `redis` feature. It runs on the `redis` crate's
+/// `ConnectionManager`, which reconnects after a Redis restart and needs a
+/// **Tokio** runtime.
+///
+/// - Each operation is one Lua script, so one atomic round trip, fenced by
+///   the lease's token: `complete` and `release` change nothing unless the
+///   lease still holds the key. Redis computes every expiry (`PX`,
+///   `PTTL`); the client's clock is never trusted.
+/// - It fails fast rather than hangs: one reconnection attempt, 50–200 ms
+///   backoff, 500 ms connection and answer timeouts, and at most 1.5 s per
+///   operation. A stopped server gives [`StoreErrorKind::Unavailable`]
+///   within about 2 s; an answer that did not come in time gives
+///   [`StoreErrorKind::Uncertain`]. A claim that was uncertain is tried
+///   once more with the same token, so it recognises its own lease.
+/// - Keys are `<prefix><key>` (default prefix `utility-webhooks:`); a
+///   completed key is kept for the retention (default 7 days, since
+///   neither vendor documents its retry horizon).
+/// - No error message holds a key, the URL or a password.
+///
+/// Configure Redis with `maxmemory-policy noeviction` (other policies
+/// evict these keys, and each evicted completion can let a duplicate
+/// through) and AOF persistence (`appendonly yes`), or a restart forgets
+/// claims and completions. A failover with asynchronous replication can
+/// lose a claim or a completion too.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use utility_webhooks::idempotency::RedisStore;
+///
+/// # async fn example() -> Result<(), utility_webhooks::idempotency::StoreError> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/")
+///     .await?
+///     .with_prefix("billing-webhooks:")
+///     .with_retention(Duration::from_secs(3 * 24 * 3600));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    scripts: Arc<Scripts>,
+    prefix: Arc<str>,
+    retention: Duration,
+}
+
+struct Scripts {
+    claim: Script,
+    complete: Script,
+    release: Script,
+}
+
+impl RedisStore {
+    /// The default key prefix.
+    pub const DEFAULT_PREFIX: &'static str = "utility-webhooks:";
+
+    /// The default retention of completed keys: 7 days.
+    pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// Connect to the Redis server at `url` (`redis://[:password@]host:port/db`
+    /// or `rediss://` for TLS, where the `redis` crate was built with it).
+    ///
+    /// Fails with [`StoreErrorKind::Unavailable`] when the URL cannot be
+    /// read or the server cannot be reached within about a second. Later
+    /// losses of the connection are repaired by reconnecting.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!("the Redis URL cannot be read ({})", kind_name(&e)),
+            )
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200))
+            .set_connection_timeout(Some(IO_TIMEOUT))
+            .set_response_timeout(Some(IO_TIMEOUT));
+        let connection = timeout(
+            Instant::now() + OPERATION_DEADLINE,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .ok_or_else(|| {
+            StoreError::new(StoreErrorKind::Unavailable, "timed out connecting to Redis")
+        })?
+        .map_err(|e| error("connecting to Redis", &e))?;
+        Ok(RedisStore {
+            connection,
+            scripts: Arc::new(Scripts {
+                claim: Script::new(CLAIM),
+                complete: Script::new(COMPLETE),
+                release: Script::new(RELEASE),
+            }),
+            prefix: Self::DEFAULT_PREFIX.into(),
+            retention: Self::DEFAULT_RETENTION,
+        })
+    }
+
+    /// Put `prefix` before every key, so that several receivers (or other
+    /// data) can share one Redis database.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into().into();
+        self
+    }
+
+    /// Keep completed keys for `retention` (at least a millisecond). Make
+    /// it longer than the vendors' retry horizon.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention.max(Lease::MIN);
+        self
+    }
+
+    /// The key prefix in use.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The retention of completed keys.
+    pub fn retention(&self) -> Duration {
+        self.retention
+    }
+
+    /// Run `script` on `key` with `token` and a duration, within the
+    /// operation deadline; a timeout is [`StoreErrorKind::Uncertain`].
+    async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        key: &str,
+        token: &str,
+        duration: Duration,
+        deadline: Instant,
+        what: &'static str,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut invocation = script.key(self.redis_key(key));
+        invocation.arg(token).arg(millis(duration));
+        match timeout(deadline, invocation.invoke_async(&mut connection)).await {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) => Err(error(what, &e)),
+            None => Err(StoreError::new(
+                StoreErrorKind::Uncertain,
+                format!("{what}: no answer within {OPERATION_DEADLINE:?}"),
+            )),
+        }
+    }
+
+    fn redis_key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.prefix.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(key);
+        full
+    }
+
+    async fn claim_once(&self, lease: Lease) -> Result<Claim, StoreError> {
+        let deadline = Instant::now() + OPERATION_DEADLINE;
+        let mut attempt = 0;
+        let answer: Vec<i64> = loop {
+            let result = self
+                .invoke(
+                    &self.scripts.claim,
+                    lease.key(),
+                    lease.token(),
+                    lease.duration(),
+                    deadline,
+                    "claim",
+                )
+                .await;
+            match result {
+                // The script may have run: the same token finds its lease.
+                Err(e) if e.kind() == StoreErrorKind::Uncertain && attempt == 0 => {
+                    if Instant::now() >= deadline {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
+        match answer.as_slice() {
+            [0] => Ok(Claim::Acquired(lease)),
+            [1, pttl] => Ok(Claim::InProgress {
+                // -1 (no expiry) cannot happen for a lease; -2 means it
+                // expired between the GET and the PTTL.
+                retry_after: Duration::from_millis(u64::try_from(*pttl).unwrap_or(0)),
+            }),
+            [2] => Ok(Claim::Completed),
+            _ => Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "claim: unexpected answer from Redis",
+            )),
+        }
+    }
+
+    async fn finish(&self, lease: &Lease, complete: bool) -> Result<(), StoreError> {
+        let deadline = Instant::now() + OPERATION_DEADLINE;
+        let done: i64 = if complete {
+            let retention = self.retention;
+            let script = &self.scripts.complete;
+            self.invoke(
+                script,
+                lease.key(),
+                lease.token(),
+                retention,
+                deadline,
+                "complete",
+            )
+            .await?
+        } else {
+            let script = &self.scripts.release;
+            self.invoke(
+                script,
+                lease.key(),
+                lease.token(),
+                Duration::ZERO,
+                deadline,
+                "release",
+            )
+            .await?
+        };
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::lease_lost())
+        }
+    }
+}
+
+impl Store for RedisStore {
+    fn claim(
+        &self,
+        key: &str,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        // The lease, and so its token and local deadline, exists before the
+        // claim is sent.
+        self.claim_once(Lease::new(key, lease))
+    }
+
+    fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.finish(lease, true)
+    }
+
+    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.finish(lease, false)
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A duration in whole milliseconds, at least one (Redis refuses `PX 0`).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// A `redis` error as a [`StoreError`], classified, with a message that
+/// names what failed and how, but not the key, the URL or a password: only
+/// the error's kind and the server's error code are kept.
+fn error(what: &str, e: &redis::RedisError) -> StoreError {
+    let kind = if e.is_timeout() || e.is_connection_dropped() {
+        // The command may have been sent and run.
+        StoreErrorKind::Uncertain
+    } else {
+        StoreErrorKind::Unavailable
+    };
+    let how = if e.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connection_dropped() {
+        "connection dropped".to_owned()
+    } else if let Some(code) = e.code() {
+        // A server error code such as `OOM`, `READONLY` or `NOSCRIPT`.
+        format!("server error {}", printable(code))
+    } else {
+        kind_name(e)
+    };
+    StoreError::new(kind, format!("{what}: {how}"))
+}
+
+/// The `redis` error's kind, which names a class, never a value.
+fn kind_name(e: &redis::RedisError) -> String {
+    printable(&format!("{:?}", e.kind()))
+}
+
+/// At most 32 characters of `text`, letters, digits and `_` only.
+fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(32)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_whole_positive_milliseconds() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_micros(1500)), 1);
+        assert_eq!(millis(Duration::from_secs(30)), 30_000);
+        assert_eq!(millis(Duration::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn printable_keeps_only_a_short_code() {
+        assert_eq!(printable("READONLY"), "READONLY");
+        assert_eq!(printable("a:b pass\u{202e}word"), "abpassword");
+        assert_eq!(printable(&"x".repeat(100)).len(), 32);
+    }
+
+    #[test]
+    fn an_unreadable_url_is_unavailable_and_not_echoed() {
+        let rt = std::pin::pin!(RedisStore::connect("nonsense://user:hunter2@host/"));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(Err(e)) = std::future::Future::poll(rt, &mut cx) else {
+            panic!("an unreadable URL fails at once");
+        };
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("host"),
+            "{shown}"
+        );
+    }
+}
