@@ -1,6 +1,6 @@
 //! The `axum_receiver` example's router, served on a loopback port and
-//! driven over HTTP: every fixture, retries, and every way a delivery is
-//! refused.
+//! driven over HTTP: every fixture, retries, every answer of the
+//! idempotency store, and every way a delivery is refused.
 #![cfg(feature = "http")]
 
 #[path = "../examples/axum_receiver.rs"]
@@ -16,7 +16,8 @@ use reqwest::StatusCode;
 use time::OffsetDateTime;
 use utility_webhooks::{smartcomply, smarterwx};
 
-use receiver::{BODY_LIMIT, Delivery, Receiver, router};
+use receiver::{BODY_LIMIT, Delivery, Job, Receiver, WorkFuture, router};
+use utility_webhooks::idempotency::{Claim, Lease, MemoryStore, Store, StoreError, StoreErrorKind};
 
 const SMARTCOMPLY_SECRET: &str = "whsec_receiver_test";
 const SMARTERWX_SECRET: &str = "swx receiver test";
@@ -32,13 +33,28 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(memory(), |_, _| Box::pin(async { Ok(()) })).await
+}
+
+fn memory() -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new(1000, Duration::from_secs(3600)))
+}
+
+/// A receiver on `store` doing `work`, on an ephemeral loopback port.
+async fn start_with<S: Store + 'static>(
+    store: S,
+    work: impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static,
+) -> Server {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
     let receiver = Receiver::new(
         smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap(),
         smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap(),
-        move |delivery| sink.lock().unwrap().push(delivery),
-    );
+        store,
+    )
+    .with_lease(Duration::from_secs(5))
+    .with_work(work)
+    .on_delivery(move |delivery| sink.lock().unwrap().push(delivery));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .unwrap();
@@ -110,6 +126,12 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+fn sorted(mut lines: Vec<Delivery>) -> Vec<String> {
+    let mut lines: Vec<String> = lines.drain(..).map(|d| d.to_string()).collect();
+    lines.sort();
+    lines
+}
+
 fn processed(ids: &[&str]) -> Vec<Delivery> {
     ids.iter()
         .map(|id| Delivery::Processed(id.to_string()))
@@ -156,13 +178,15 @@ async fn every_smarterwx_notification_is_processed_once() {
             .collect();
         let uuids: Vec<&str> = uuids.iter().map(String::as_str).collect();
         total += uuids.len();
+        // A batch's notifications are processed concurrently: compare
+        // the lines in any order.
         let status = server.smarterwx(SMARTERWX_SECRET, body).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{name}");
-        assert_eq!(server.take(), processed(&uuids), "{name}");
+        assert_eq!(sorted(server.take()), sorted(processed(&uuids)), "{name}");
 
         let status = server.smarterwx(SMARTERWX_SECRET, body).await;
         assert!(status.is_success(), "{name}: {status}");
-        assert_eq!(server.take(), duplicate(&uuids), "{name}");
+        assert_eq!(sorted(server.take()), sorted(duplicate(&uuids)), "{name}");
     }
     assert_eq!(total, 7, "the batch holds three notifications");
 }
@@ -301,4 +325,148 @@ async fn reachability_checks_are_200() {
         StatusCode::METHOD_NOT_ALLOWED
     );
     assert_eq!(server.get("/webhooks/other").await, StatusCode::NOT_FOUND);
+}
+
+/// A store that cannot be reached.
+struct Down;
+
+impl Store for Down {
+    async fn claim(&self, _: &str, _: Duration) -> Result<Claim, StoreError> {
+        Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            "connecting: connection refused",
+        ))
+    }
+
+    async fn complete(&self, _: &Lease) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
+
+    async fn release(&self, _: &Lease) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
+}
+
+#[tokio::test]
+async fn failed_work_is_500_and_its_retry_runs_it_again() {
+    let attempts = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&attempts);
+    let server = start_with(memory(), move |job, _| {
+        let mut attempts = counter.lock().unwrap();
+        *attempts += 1;
+        let first = *attempts == 1;
+        let id = job.id().to_owned();
+        Box::pin(async move {
+            if first {
+                Err(format!("database down while storing {id}"))
+            } else {
+                Ok(())
+            }
+        })
+    })
+    .await;
+    let body = common::fixture("smartcomply/test.failed.json");
+    let id = smartcomply::parse(&body).unwrap().id;
+    let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), &body).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(server.take(), [Delivery::Failed(id.to_string())]);
+    // The vendor's retry claims the released key and does the work.
+    let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), &body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.take(), processed(&[id.as_str()]));
+    assert_eq!(*attempts.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_during_the_first_attempt_is_409_with_retry_after() {
+    let store = memory();
+    let server = start_with(Arc::clone(&store), |_, _| Box::pin(async { Ok(()) })).await;
+    let body = common::fixture("smartcomply/assembly.due_soon.json");
+    let event = smartcomply::parse(&body).unwrap();
+    // Another instance holds the claim for 3 s.
+    let Claim::Acquired(held) = store
+        .claim(&event.idempotency_key(), Duration::from_secs(3))
+        .await
+        .unwrap()
+    else {
+        panic!("a fresh key is free");
+    };
+    let header = smartcomply::sign(SMARTCOMPLY_SECRET, now(), &body);
+    let response = server
+        .client
+        .post(format!("{}{SMARTCOMPLY}", server.base))
+        .header(smartcomply::SIGNATURE_HEADER, header)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    // What is left of the 3 s, rounded up to whole seconds.
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    assert_eq!(server.take(), [Delivery::InProgress(event.id.to_string())]);
+
+    // The first attempt fails and releases: the retry does the work.
+    store.release(&held).await.unwrap();
+    let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), &body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.take(), processed(&[event.id.as_str()]));
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_is_503_and_nothing_is_done() {
+    let server = start_with(Down, |_, _| panic!("no work without a claim")).await;
+    let body = common::fixture("smartcomply/permit.expiring.json");
+    let id = smartcomply::parse(&body).unwrap().id;
+    let header = smartcomply::sign(SMARTCOMPLY_SECRET, now(), &body);
+    let headers = [(smartcomply::SIGNATURE_HEADER, header.as_str())];
+    let (status, text) = server.post(SMARTCOMPLY, &headers, &body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        text,
+        "idempotency store unavailable: connecting: connection refused"
+    );
+    assert_eq!(server.take(), [Delivery::Unavailable(id.to_string())]);
+    // Forged deliveries are still refused before the store is asked.
+    let status = server.smartcomply("whsec_forged", now(), &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.take(), []);
+}
+
+#[tokio::test]
+async fn a_batch_that_half_failed_is_finished_not_redone_by_its_retry() {
+    let body = common::fixture("smarterwx/batch.json");
+    let notifications = smarterwx::parse(&body).unwrap();
+    assert_eq!(notifications.len(), 3);
+    let bad = notifications[1].uuid.to_string();
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&runs);
+    let failing = bad.clone();
+    let server = start_with(memory(), move |job, _| {
+        let id = job.id().to_owned();
+        let mut runs = log.lock().unwrap();
+        let fail = id == failing && !runs.contains(&id);
+        runs.push(id);
+        Box::pin(async move { if fail { Err("no".into()) } else { Ok(()) } })
+    })
+    .await;
+
+    let others = [&notifications[0], &notifications[2]].map(|n| n.uuid.to_string());
+    let status = server.smarterwx(SMARTERWX_SECRET, &body).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let mut want = vec![Delivery::Failed(bad.clone())];
+    want.extend(others.iter().cloned().map(Delivery::Processed));
+    assert_eq!(sorted(server.take()), sorted(want));
+
+    let status = server.smarterwx(SMARTERWX_SECRET, &body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut want = vec![Delivery::Processed(bad.clone())];
+    want.extend(others.iter().cloned().map(Delivery::Duplicate));
+    assert_eq!(sorted(server.take()), sorted(want));
+    // Each notification's work ran once, the failed one twice.
+    assert_eq!(runs.lock().unwrap().len(), 4);
 }

@@ -79,8 +79,9 @@
 //! A key names one unit of work: one SmartComply event
 //! (`smartcomply:<event id>`) or one SmarterWX notification
 //! (`smarterwx:<uuid>`). The vendor modules build them
-//! (`Event::idempotency_key`, `Notification::idempotency_key`), so the two
-//! vendors' ids never meet. Claim each notification of a SmarterWX batch on
+//! ([`Event::idempotency_key`](crate::smartcomply::Event::idempotency_key),
+//! [`Notification::idempotency_key`](crate::smarterwx::Notification::idempotency_key)),
+//! so the two vendors' ids never meet. Claim each notification of a SmarterWX batch on
 //! its own: a batch that half failed is then finished, not redone, by its
 //! retry.
 
@@ -352,7 +353,6 @@ impl std::error::Error for StoreError {}
 ///
 /// Each vendor module uses its own namespace, so two vendors' ids never
 /// meet in a shared store.
-#[allow(dead_code)] // used by the vendor modules
 pub(crate) fn key(namespace: &str, id: &str) -> String {
     let mut key = String::with_capacity(namespace.len() + 1 + id.len());
     key.push_str(namespace);

@@ -31,6 +31,12 @@ impl Event {
     pub fn event_type(&self) -> &str {
         self.data.tag()
     }
+
+    /// The key to claim in an [idempotency store](crate::idempotency):
+    /// `smartcomply:<id>`, a namespace no SmarterWX key shares.
+    pub fn idempotency_key(&self) -> String {
+        crate::idempotency::key("smartcomply", self.id.as_str())
+    }
 }
 
 impl Serialize for Event {

@@ -37,6 +37,12 @@ impl Notification {
     pub fn event_type(&self) -> &str {
         self.message.tag()
     }
+
+    /// The key to claim in an [idempotency store](crate::idempotency):
+    /// `smarterwx:<uuid>`, a namespace no SmartComply key shares.
+    pub fn idempotency_key(&self) -> String {
+        crate::idempotency::key("smarterwx", self.uuid.as_str())
+    }
 }
 
 impl Serialize for Notification {
