@@ -3,16 +3,25 @@
 //! ```text
 //! SMARTCOMPLY_WEBHOOK_SECRET=whsec_... \
 //!   cargo run --example verify -- smartcomply 't=1777989600,v1=6c3f...' body.json
+//! SMARTCOMPLY_WEBHOOK_SECRET=whsec_... \
+//!   cargo run --example verify -- --at 2026-05-05T14:00:00Z smartcomply 't=...' body.json
 //! SMARTERWX_WEBHOOK_SECRET=... \
 //!   cargo run --example verify -- smarterwx 'sha256=...' < body.json
 //! ```
 //!
 //! The body comes from the named file, or from standard input when no file
-//! (or `-`) is given. Prints the typed event, or the error and exits 1.
+//! (or `-`) is given. A captured SmartComply delivery is older than the
+//! 5-minute tolerance: check it as of the time it was sent with
+//! `--at <RFC 3339>`, or skip the age check with `--ignore-age` (the
+//! signature is checked all the same). Prints the typed event, or the error
+//! with its class and HTTP status, and exits 1.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utility_webhooks::{Error, smartcomply, smarterwx};
 
 /// Print to standard output, ignoring a closed pipe (`... | head`).
@@ -22,11 +31,46 @@ macro_rules! say {
     }};
 }
 
-const USAGE: &str =
-    "usage: verify <smartcomply|smarterwx> <signature header value> [body file | -]";
+const USAGE: &str = "usage: verify [--at <RFC 3339> | --ignore-age] \
+                     <smartcomply|smarterwx> <signature header value> [body file | -]";
+
+/// When to check a SmartComply timestamp against.
+enum Clock {
+    Now,
+    At(OffsetDateTime),
+    IgnoreAge,
+}
+
+/// The class of an error, as a receiver would act on it.
+fn class(e: &Error) -> &'static str {
+    match e {
+        Error::EmptySecret => "configuration",
+        Error::TimestampTooOld | Error::TimestampInFuture => "timestamp",
+        Error::Payload(_) => "payload",
+        Error::Store(_) => "store",
+        _ => "signature",
+    }
+}
+
+fn shown(e: Error) -> String {
+    format!("{} ({}): {e}", e.http_status(), class(&e))
+}
 
 fn run() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let clock = match args.first().map(String::as_str) {
+        Some("--at") if args.len() > 1 => {
+            let at = OffsetDateTime::parse(&args[1], &Rfc3339)
+                .map_err(|e| format!("--at {:?}: {e}\n{USAGE}", args[1]))?;
+            args.drain(..2);
+            Clock::At(at)
+        }
+        Some("--ignore-age") => {
+            args.remove(0);
+            Clock::IgnoreAge
+        }
+        _ => Clock::Now,
+    };
     let (vendor, header, file) = match args.as_slice() {
         [v, h] => (v.as_str(), h.as_str(), None),
         [v, h, f] => (
@@ -48,26 +92,24 @@ fn run() -> Result<(), String> {
     let secret = |var: &str| {
         std::env::var(var).map_err(|_| format!("set {var} to the endpoint's signing secret"))
     };
-    let shown = |e: Error| {
-        format!(
-            "{} ({}): {e}",
-            e.http_status(),
-            if e.is_payload() {
-                "payload"
-            } else {
-                "signature"
-            }
-        )
-    };
     match vendor {
         "smartcomply" => {
             let verifier =
                 smartcomply::Verifier::new(secret("SMARTCOMPLY_WEBHOOK_SECRET")?).map_err(shown)?;
-            let event = verifier.verify_and_parse(header, &body).map_err(shown)?;
+            let event = match clock {
+                Clock::Now => verifier.verify_and_parse(header, &body),
+                Clock::At(at) => verifier.verify_and_parse_at(header, &body, at),
+                Clock::IgnoreAge => verifier
+                    .with_tolerance(Duration::MAX)
+                    .verify_and_parse(header, &body),
+            }
+            .map_err(shown)?;
             say!("verified {} {}", event.event_type(), event.id);
             say!("{event:#?}");
         }
         "smarterwx" => {
+            // SmarterWX signs no timestamp: `--at` and `--ignore-age` change
+            // nothing.
             let verifier =
                 smarterwx::Verifier::new(secret("SMARTERWX_WEBHOOK_SECRET")?).map_err(shown)?;
             let batch = verifier.verify_and_parse(header, &body).map_err(shown)?;
