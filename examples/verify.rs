@@ -14,7 +14,8 @@
 //! 5-minute tolerance: check it as of the time it was sent with
 //! `--at <RFC 3339>`, or skip the age check with `--ignore-age` (the
 //! signature is checked all the same). Prints the typed event, or the error
-//! with its class and HTTP status, and exits 1.
+//! with its class and HTTP status, and exits 1; a verified delivery the
+//! model cannot read is printed raw, and exits 1.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -96,14 +97,26 @@ fn run() -> Result<(), String> {
         "smartcomply" => {
             let verifier =
                 smartcomply::Verifier::new(secret("SMARTCOMPLY_WEBHOOK_SECRET")?).map_err(shown)?;
-            let event = match clock {
+            let checked = match clock {
                 Clock::Now => verifier.verify_and_parse(header, &body),
                 Clock::At(at) => verifier.verify_and_parse_at(header, &body, at),
                 Clock::IgnoreAge => verifier
                     .with_tolerance(Duration::MAX)
                     .verify_and_parse(header, &body),
-            }
-            .map_err(shown)?;
+            };
+            let event = match checked {
+                Ok(event) => event,
+                Err(Error::Payload(err)) if err.unreadable().is_some() => {
+                    let event = err.unreadable().unwrap();
+                    say!("verified {} {}", event.event_type(), event.id());
+                    say!("data: {}", event.raw_data());
+                    return Err(format!(
+                        "the model cannot read it (a receiver parks it under `{}` and answers 2xx): {err}",
+                        event.idempotency_key()
+                    ));
+                }
+                Err(err) => return Err(shown(err)),
+            };
             say!("verified {} {}", event.event_type(), event.id);
             say!("{event:#?}");
         }
@@ -112,11 +125,28 @@ fn run() -> Result<(), String> {
             // nothing.
             let verifier =
                 smarterwx::Verifier::new(secret("SMARTERWX_WEBHOOK_SECRET")?).map_err(shown)?;
-            let batch = verifier.verify_and_parse(header, &body).map_err(shown)?;
+            let batch = verifier
+                .verify_and_parse_each(header, &body)
+                .map_err(shown)?;
             say!("verified {} notification(s)", batch.len());
-            for n in &batch {
-                say!("{} {}", n.event_type(), n.uuid);
-                say!("{n:#?}");
+            let mut unreadable = 0;
+            for each in &batch {
+                match each {
+                    Ok(n) => {
+                        say!("{} {}", n.event_type(), n.uuid);
+                        say!("{n:#?}");
+                    }
+                    Err(u) => {
+                        unreadable += 1;
+                        say!("{u}");
+                        say!("raw: {}", u.raw());
+                    }
+                }
+            }
+            if unreadable > 0 {
+                return Err(format!(
+                    "the model cannot read {unreadable} notification(s) (a receiver parks them and answers 2xx)"
+                ));
             }
         }
         other => return Err(format!("unknown vendor `{other}`\n{USAGE}")),

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::smartcomply::UnreadableEvent;
+
 /// Everything that can go wrong while verifying or parsing a webhook.
 ///
 /// The variants fall in three classes, which map onto HTTP answers (see
@@ -73,6 +75,11 @@ impl Error {
     /// idempotency store that could not answer, `500` for a misconfigured
     /// verifier.
     ///
+    /// A payload error of a verified delivery is still the vendor's: when
+    /// [`PayloadError::unreadable`] gives the event, store it aside and
+    /// answer `2xx` rather than this `400`, which the vendor would retry
+    /// and then give up on.
+    ///
     /// A handler's answer is one line:
     ///
     /// ```
@@ -121,14 +128,21 @@ impl Error {
 ///
 /// Its message names what was expected and where: the event type and field
 /// where they are known, and always the line and column.
+///
+/// When a SmartComply event's envelope reads but its `data` does not fit
+/// the model, [`PayloadError::unreadable`] also gives the event's id, type
+/// and raw `data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayloadError {
-    event_type: Option<String>,
-    path: Option<String>,
-    message: String,
+    // Boxed text: never changed once made, and 8 bytes smaller each.
+    event_type: Option<Box<str>>,
+    path: Option<Box<str>>,
+    message: Box<str>,
     line: usize,
     column: usize,
     category: Category,
+    /// Boxed: it is rare, and `Result<Event, Error>` stays small.
+    unreadable: Option<Box<UnreadableEvent>>,
 }
 
 /// The broad class of a [`PayloadError`], mirroring `serde_json`'s.
@@ -178,13 +192,47 @@ impl PayloadError {
             }
         }
         PayloadError {
-            event_type: event_type.map(echo),
-            path,
-            message: shorten(message),
+            event_type: event_type.map(|t| echo(t).into()),
+            path: path.map(String::into_boxed_str),
+            message: shorten(message).into(),
             line: err.line(),
             column: err.column(),
             category,
+            unreadable: None,
         }
+    }
+
+    /// This error with the event whose `data` it could not read.
+    pub(crate) fn with_unreadable(mut self, event: UnreadableEvent) -> Self {
+        self.unreadable = Some(Box::new(event));
+        self
+    }
+
+    /// This error, found reading the part of `body` that starts at byte
+    /// `start`, as an error of the whole body: its line and column counted
+    /// from the start of `body`, and, for the element `index` of an array,
+    /// its path below `[index]`.
+    pub(crate) fn within(mut self, body: &[u8], start: usize, index: Option<usize>) -> Self {
+        if self.line != 0 {
+            let before = &body[..start.min(body.len())];
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |newline| newline + 1);
+            if self.line == 1 {
+                self.column += start - line_start;
+            }
+            self.line += before.iter().filter(|&&b| b == b'\n').count();
+        }
+        if let Some(index) = index {
+            let path = match self.path.take() {
+                None => format!("[{index}]"),
+                Some(path) if path.starts_with('[') => format!("[{index}]{path}"),
+                Some(path) => format!("[{index}].{path}"),
+            };
+            self.path = Some(path.into());
+        }
+        self
     }
 
     /// The event type the body declared, when it declared one (cut to 64
@@ -222,11 +270,42 @@ impl PayloadError {
     pub fn category(&self) -> Category {
         self.category
     }
+
+    /// The SmartComply event this error is about, when its envelope (`id`,
+    /// `type`, `created_at`) reads but its `data` does not fit the model:
+    /// the id, the type and the raw `data` JSON, enough to store the event
+    /// aside and acknowledge it. `None` for every other payload error, and
+    /// always for SmarterWX, whose batches are read notification by
+    /// notification instead
+    /// ([`verify_and_parse_each`](crate::smarterwx::Verifier::verify_and_parse_each)).
+    ///
+    /// Only a verified delivery is known to come from SmartComply: park what
+    /// this gives after [`verify`](crate::smartcomply::Verifier::verify)
+    /// passed, never for an unchecked body.
+    ///
+    /// ```
+    /// use utility_webhooks::{Error, smartcomply};
+    ///
+    /// // Signed by SmartComply, but `test_date` is a number where the model
+    /// // reads a date.
+    /// let body = br#"{"id":"evt_1","type":"test.submitted","created_at":"2026-05-05T14:30:00Z",
+    ///   "data":{"test_id":"bft_1","assembly_id":"asm_1","tester_id":"tst_1",
+    ///           "result":"pass","test_date":20260505}}"#;
+    /// let Err(Error::Payload(err)) = smartcomply::parse(body) else { panic!() };
+    /// let event = err.unreadable().expect("the envelope reads");
+    /// assert_eq!(event.id(), "evt_1");
+    /// assert_eq!(event.event_type(), "test.submitted");
+    /// assert!(event.raw_data().starts_with(r#"{"test_id":"bft_1""#));
+    /// assert_eq!(event.idempotency_key(), "smartcomply:evt_1");
+    /// ```
+    pub fn unreadable(&self) -> Option<&UnreadableEvent> {
+        self.unreadable.as_deref()
+    }
 }
 
 /// A sender-chosen string made safe to print: bounded and without control
 /// characters.
-fn echo(s: &str) -> String {
+pub(crate) fn echo(s: &str) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if i == MAX_ECHOED_TYPE {
@@ -253,6 +332,26 @@ fn shorten(message: String) -> String {
     let head: String = message.chars().take(keep).collect();
     let tail: String = message.chars().skip(count - keep).collect();
     format!("{head}…{tail}")
+}
+
+/// Longest sender text a `Debug` of an unreadable part shows; the rest is
+/// counted, not shown (the accessors give all of it).
+const MAX_DEBUG: usize = 200;
+
+/// Sender text in a `Debug`: quoted and escaped as `str`'s `Debug` does,
+/// cut to its first [`MAX_DEBUG`] characters with its length in bytes.
+pub(crate) struct Bounded<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for Bounded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(MAX_DEBUG) {
+            None => fmt::Debug::fmt(self.0, f),
+            Some((end, _)) => {
+                fmt::Debug::fmt(&self.0[..end], f)?;
+                write!(f, "… ({} bytes)", self.0.len())
+            }
+        }
+    }
 }
 
 impl fmt::Display for PayloadError {

@@ -27,5 +27,10 @@ pub mod fuzzing {
         crate::wire::assert_agrees::<serde_json::Value>(body);
         crate::wire::assert_agrees::<crate::smartcomply::Event>(body);
         crate::wire::assert_agrees::<crate::smarterwx::Batch>(body);
+        crate::wire::assert_agrees::<
+            crate::smarterwx::Batch<
+                Result<crate::smarterwx::Notification, crate::smarterwx::UnreadableNotification>,
+            >,
+        >(body);
     }
 }

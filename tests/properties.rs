@@ -520,3 +520,117 @@ proptest! {
         ));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Authentic but unreadable: what the strict reading refuses is kept raw.
+
+/// Verify and read a signed SmarterWX `body` notification by notification,
+/// and check it against the strict reading: the same notifications when
+/// that succeeds; else the same error for a body that does not split, or
+/// the strict error as the first unreadable notification's, each
+/// unreadable one's raw JSON a slice of the body, in order.
+fn each_checked(body: &[u8]) -> Result<(), TestCaseError> {
+    let header = smarterwx::sign("swx_p", body);
+    let verifier = smarterwx::Verifier::new("swx_p").unwrap();
+    let each = verifier.verify_and_parse_each(&header, body);
+    match (smarterwx::parse(body), each) {
+        (Ok(all), Ok(each)) => {
+            let want: Vec<_> = all.into_iter().map(Ok).collect();
+            prop_assert_eq!(each, want);
+        }
+        (Err(Error::Payload(strict)), Err(Error::Payload(e))) => prop_assert_eq!(e, strict),
+        (Err(Error::Payload(strict)), Ok(each)) => {
+            let first = each.iter().find_map(|r| r.as_ref().err());
+            prop_assert!(first.is_some(), "{each:?}");
+            prop_assert_eq!(first.unwrap().error(), &strict);
+            let mut rest = body;
+            for (i, one) in each.iter().enumerate() {
+                let Err(u) = one else { continue };
+                prop_assert_eq!(u.index(), i);
+                let raw = u.raw().as_bytes();
+                let at = rest.windows(raw.len()).position(|w| w == raw);
+                prop_assert!(at.is_some(), "{:?} not in the body", u.raw());
+                rest = &rest[at.unwrap() + raw.len()..];
+                if raw.starts_with(b"{") {
+                    // On its own, one bare notification, it still fails.
+                    prop_assert!(smarterwx::parse(raw).is_err());
+                }
+                prop_assert!(u.to_string().len() < 16 * 1024);
+            }
+        }
+        (strict, each) => prop_assert!(false, "{strict:?} but {each:?}"),
+    }
+    Ok(())
+}
+
+/// The SmarterWX fixtures' notifications, each as compact JSON text.
+fn smarterwx_notifications() -> Vec<String> {
+    smarterwx_fixtures()
+        .iter()
+        .flat_map(|body| {
+            let value: Value = serde_json::from_slice(body).unwrap();
+            value.as_array().unwrap().clone()
+        })
+        .map(|n| n.to_string())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn smarterwx_each_agrees_with_parse_on_edited_batches(
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        edits in edits(),
+    ) {
+        let all = smarterwx_notifications();
+        let chosen: Vec<&str> = picks.iter().map(|i| all[i.index(all.len())].as_str()).collect();
+        let mut body = format!("[{}]", chosen.join(", ")).into_bytes();
+        apply(&mut body, &edits);
+        each_checked(&body)?;
+    }
+
+    #[test]
+    fn smarterwx_each_agrees_with_parse_on_any_value_replaced(
+        which in 0usize..5,
+        at in any::<prop::sample::Index>(),
+        replacement in json_value(),
+    ) {
+        let mut value: Value = serde_json::from_slice(&smarterwx_fixtures()[which]).unwrap();
+        let mut pointers = Vec::new();
+        value_pointers(&value, String::new(), &mut pointers);
+        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        let body = serde_json::to_vec_pretty(&value).unwrap();
+        each_checked(&body)?;
+    }
+
+    #[test]
+    fn smarterwx_each_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+        each_checked(&body)?;
+    }
+
+    #[test]
+    fn smartcomply_unreadable_data_is_kept_as_sent(
+        which in 0usize..12,
+        at in any::<prop::sample::Index>(),
+        replacement in json_value(),
+    ) {
+        let mut value: Value = serde_json::from_slice(&smartcomply_fixtures()[which]).unwrap();
+        let mut pointers = Vec::new();
+        value_pointers(&value["data"], "/data".into(), &mut pointers);
+        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        let body = serde_json::to_vec(&value).unwrap();
+        match smartcomply::parse(&body) {
+            Ok(event) => prop_assert_eq!(event.id.as_str(), value["id"].as_str().unwrap()),
+            Err(Error::Payload(p)) => {
+                let event = p.unreadable();
+                prop_assert!(event.is_some(), "{p}");
+                let event = event.unwrap();
+                prop_assert_eq!(event.id(), value["id"].as_str().unwrap());
+                prop_assert_eq!(event.event_type(), value["type"].as_str().unwrap());
+                prop_assert_eq!(event.raw_data(), value["data"].to_string());
+            }
+            Err(other) => prop_assert!(false, "{other:?}"),
+        }
+    }
+}

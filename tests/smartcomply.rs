@@ -398,3 +398,221 @@ fn forward_compatible_parse() {
     assert_eq!(t.result, TestResult::Unknown("inconclusive".into()));
     assert_eq!(t.result.as_str(), "inconclusive");
 }
+
+// ---------------------------------------------------------------------------
+// Authentic but unreadable: the envelope reads, `data` does not fit.
+
+fn payload_error(result: Result<Event, Error>) -> utility_webhooks::PayloadError {
+    match result {
+        Err(Error::Payload(p)) => p,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unreadable_data_keeps_the_id_type_and_raw_data() {
+    // The `test.failed` fixture, with `test_date` a number: pretty, so that
+    // the white space inside `data` must be kept as sent.
+    let data = r#"{
+    "test_id": "bft_e5f6a7b8",
+    "assembly_id": "asm_d4c3b2a1",
+    "tester_id": "tst_7e8f9a0b",
+    "result": "fail",
+    "test_date": 20260505 ,
+    "gauge": {"serial": "G-1", "readings": [1.5, -0, 1e3]}
+  }"#;
+    let body = format!(
+        "{{\n  \"id\": \"evt_c4d5e6f7a8b90123\",\n  \"type\": \"test.failed\",\n  \"created_at\": \"2026-05-05T15:10:00.000Z\",\n  \"data\": {data}\n}}\n"
+    );
+    let now = datetime!(2026-05-05 15:10:30 UTC);
+    let header = smartcomply::sign("whsec_demo", now, body.as_bytes());
+    let verifier = Verifier::new("whsec_demo").unwrap();
+    let err = verifier
+        .verify_and_parse_at(&header, body.as_bytes(), now)
+        .unwrap_err();
+    assert_eq!(err.http_status(), 400);
+    let Error::Payload(p) = &err else { panic!() };
+    assert_eq!(p.path(), Some("data.test_date"));
+    assert_eq!(p.event_type(), Some("test.failed"));
+
+    let event = p.unreadable().expect("the envelope reads");
+    assert_eq!(event.id(), "evt_c4d5e6f7a8b90123");
+    assert_eq!(event.event_type(), "test.failed");
+    assert_eq!(event.created_at(), datetime!(2026-05-05 15:10:00 UTC));
+    // Byte for byte what was sent as `data`.
+    assert_eq!(event.raw_data(), data);
+    let at = body.find(data).unwrap();
+    assert_eq!(
+        event.raw_data().as_bytes(),
+        &body.as_bytes()[at..at + data.len()]
+    );
+    assert_eq!(event.idempotency_key(), "smartcomply:evt_c4d5e6f7a8b90123");
+
+    // `parse` gives the same, and the message is unchanged.
+    let again = payload_error(smartcomply::parse(body.as_bytes()));
+    assert_eq!(&again, p);
+    assert!(
+        p.to_string().starts_with(
+            "invalid webhook payload for event type `test.failed` at `data.test_date`: invalid type: integer `20260505`"
+        ),
+        "{p}"
+    );
+
+    // Once the model fits (here: the date fixed), the same id reads, under
+    // the same key.
+    let fixed = body.replacen("20260505 ", "\"2026-05-05\"", 1);
+    let read = smartcomply::parse(fixed.as_bytes()).unwrap();
+    assert_eq!(read.idempotency_key(), event.idempotency_key());
+}
+
+#[test]
+fn unreadable_data_in_any_key_order() {
+    let body = br#"{"data":{"test":"yes","sent_at":"2026-05-05T14:00:00Z"},"created_at":"2026-05-05T14:00:00Z","type":"webhook.test","id":"evt_1","extra":[{"id":"no"}]}"#;
+    let p = payload_error(smartcomply::parse(body));
+    let event = p.unreadable().unwrap();
+    assert_eq!(
+        (event.id(), event.event_type(), event.raw_data()),
+        (
+            "evt_1",
+            "webhook.test",
+            r#"{"test":"yes","sent_at":"2026-05-05T14:00:00Z"}"#
+        )
+    );
+    // Data that is not even an object.
+    let body = br#"{"id":"evt_2","type":"permit.expiring","created_at":"2026-05-05T14:00:00Z","data":[1, "two"]}"#;
+    let p = payload_error(smartcomply::parse(body));
+    assert_eq!(p.unreadable().unwrap().raw_data(), r#"[1, "two"]"#);
+    // A required field missing.
+    let body = br#"{"id":"evt_3","type":"test.submitted","created_at":"2026-05-05T14:00:00Z","data":{"test_id":"b"}}"#;
+    let p = payload_error(smartcomply::parse(body));
+    assert!(p.message().contains("missing field"), "{p}");
+    assert_eq!(p.unreadable().unwrap().raw_data(), r#"{"test_id":"b"}"#);
+}
+
+#[test]
+fn no_unreadable_part_without_a_readable_envelope() {
+    let data = r#"{"test": "yes"}"#;
+    for (label, body) in [
+        (
+            "no id",
+            format!(
+                r#"{{"type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+            ),
+        ),
+        (
+            "id not a string",
+            format!(
+                r#"{{"id":7,"type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+            ),
+        ),
+        (
+            "type not a string",
+            format!(
+                r#"{{"id":"e","type":["webhook.test"],"created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+            ),
+        ),
+        (
+            "no created_at",
+            format!(r#"{{"id":"e","type":"webhook.test","data":{data}}}"#),
+        ),
+        (
+            "created_at not an instant",
+            format!(r#"{{"id":"e","type":"webhook.test","created_at":"yesterday","data":{data}}}"#),
+        ),
+        (
+            "no data",
+            r#"{"id":"e","type":"webhook.test","created_at":"2026-05-05T14:00:00Z"}"#.into(),
+        ),
+        (
+            "id twice",
+            format!(
+                r#"{{"id":"e","id":"f","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+            ),
+        ),
+        (
+            "data twice",
+            format!(
+                r#"{{"id":"e","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data},"data":{data}}}"#
+            ),
+        ),
+        (
+            "trailing bytes",
+            format!(
+                r#"{{"id":"e","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}} x"#
+            ),
+        ),
+        (
+            "truncated",
+            format!(
+                r#"{{"id":"e","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}"#
+            ),
+        ),
+        (
+            "an array",
+            format!(
+                r#"[{{"id":"e","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}}]"#
+            ),
+        ),
+    ] {
+        let p = payload_error(smartcomply::parse(body.as_bytes()));
+        assert_eq!(p.unreadable(), None, "{label}: {p}");
+    }
+    for (label, body) in hostile_bodies() {
+        let p = payload_error(smartcomply::parse(&body));
+        assert_eq!(p.unreadable(), None, "{label}");
+    }
+}
+
+#[test]
+fn unknown_types_are_not_unreadable() {
+    let body = br#"{"id":"evt_9","type":"meter.read","created_at":"2026-05-05T14:00:00Z","data":{"reading":"12.5"}}"#;
+    let event = smartcomply::parse(body).unwrap();
+    assert!(matches!(event.data, EventData::Unknown(_)));
+    assert_eq!(event.idempotency_key(), "smartcomply:evt_9");
+}
+
+#[test]
+fn deep_or_huge_data_still_errors_and_is_shown_short() {
+    let envelope = |data: &str| {
+        format!(
+            r#"{{"id":"evt_d","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+        )
+    };
+    // Nesting past 128 levels: refused as before (here in the raw data of
+    // a type the crate does not know, which is read as JSON).
+    let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_body = envelope(&deep).replace("webhook.test", "meter.read");
+    let p = payload_error(smartcomply::parse(deep_body.as_bytes()));
+    assert_eq!(p.category(), Category::Syntax);
+    assert!(p.message().contains("recursion limit exceeded"), "{p}");
+    assert_eq!(p.unreadable().unwrap().raw_data(), deep);
+    // A megabyte of sender text: kept whole, shown short.
+    let huge = format!(
+        r#"{{"test":"{}","sent_at":"2026-05-05T14:00:00Z"}}"#,
+        "A".repeat(1 << 20)
+    );
+    let p = payload_error(smartcomply::parse(envelope(&huge).as_bytes()));
+    assert_eq!(p.unreadable().unwrap().raw_data(), huge);
+    for p in [&p, &payload_error(smartcomply::parse(deep_body.as_bytes()))] {
+        let (shown, debug) = (p.to_string(), format!("{p:?}"));
+        assert!(shown.len() < 1024, "{} bytes", shown.len());
+        assert!(debug.len() < 2048, "{} bytes: {debug:.300}", debug.len());
+    }
+    // Control characters in sender text are escaped in `Debug`.
+    let odd = envelope(r#"{"test":"\u001b[31m"}"#).replace("evt_d", "evt\\n\\u001b");
+    let p = payload_error(smartcomply::parse(odd.as_bytes()));
+    assert_eq!(p.unreadable().unwrap().id(), "evt\n\u{1b}");
+    let debug = format!("{p:?}");
+    assert!(
+        !debug.contains('\u{1b}') && !debug.contains('\n'),
+        "{debug}"
+    );
+}
+
+#[test]
+fn event_idempotency_keys_are_namespaced() {
+    assert_eq!(
+        event("test.submitted").idempotency_key(),
+        "smartcomply:evt_8f3a2c1b6e9d4a07"
+    );
+}

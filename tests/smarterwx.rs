@@ -326,3 +326,304 @@ fn forward_compatible_values() {
     );
     assert_eq!(r.enquiry.geometry["type"], "Point");
 }
+
+// ---------------------------------------------------------------------------
+// Authentic but unreadable: a verified batch, notification by notification.
+
+const SECRET: &str = "swx secret";
+
+fn verifier() -> Verifier {
+    Verifier::new(SECRET).unwrap()
+}
+
+/// The three notifications of `fixtures/smarterwx/batch.json`, each as
+/// pretty JSON text.
+fn batch_elements() -> Vec<String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(&fixture("smarterwx/batch.json")).unwrap();
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| serde_json::to_string_pretty(n).unwrap())
+        .collect()
+}
+
+/// A body of `elements`, with white space between them as a sender may
+/// write it.
+fn body_of(elements: &[&str]) -> Vec<u8> {
+    format!("[\n  {}\n]\n", elements.join(" ,\n  ")).into_bytes()
+}
+
+/// Verify and read a signed `body` notification by notification.
+fn each(body: &[u8]) -> Vec<Result<Notification, smarterwx::UnreadableNotification>> {
+    let header = smarterwx::sign(SECRET, body);
+    verifier()
+        .verify_and_parse_each(&header, body)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn each_keeps_the_good_notifications_beside_a_bad_one() {
+    let elements = batch_elements();
+    // The middle notification's message id is a string: the model reads a
+    // number.
+    let bad = elements[1].replacen("\"id\": 502", "\"id\": \"x\"", 1);
+    assert_ne!(bad, elements[1]);
+    let body = body_of(&[&elements[0], &bad, &elements[2]]);
+
+    // The strict reading is all or nothing, as before.
+    let header = smarterwx::sign(SECRET, &body);
+    let Err(Error::Payload(strict)) = verifier().verify_and_parse(&header, &body) else {
+        panic!()
+    };
+    assert_eq!(strict.path(), Some("[1].message.id"));
+
+    let all = each(&body);
+    assert_eq!(all.len(), 3);
+    let first = all[0].as_ref().unwrap();
+    assert_eq!(first.uuid.as_str(), "9e2d4b61-0c3a-4f7e-8b15-a6c9d8e7f402");
+    assert_eq!(referral(first).id, 501);
+    assert_eq!(
+        all[0],
+        Ok(smarterwx::parse(elements[0].as_bytes()).unwrap().remove(0))
+    );
+    let third = all[2].as_ref().unwrap();
+    assert_eq!(third.event_type(), "enquiry:create");
+    assert_eq!(third.uuid.as_str(), "0a7e3c95-b48d-4e21-9f6a-2c8d1b5e7f30");
+
+    let unreadable = all[1].as_ref().unwrap_err();
+    assert_eq!(unreadable.index(), 1);
+    let uuid: serde_json::Value = serde_json::from_str(&elements[1]).unwrap();
+    let uuid = uuid["uuid"].as_str().unwrap();
+    assert_eq!(unreadable.uuid(), Some(uuid));
+    assert_eq!(unreadable.event_type(), Some("referral:update"));
+    assert_eq!(
+        unreadable.idempotency_key(),
+        Some(format!("smarterwx:{uuid}"))
+    );
+    // Byte for byte what was sent for that notification: the same slice of
+    // the body, white space inside it included.
+    assert_eq!(unreadable.raw(), bad);
+    let at = body
+        .windows(bad.len())
+        .position(|w| w == bad.as_bytes())
+        .unwrap();
+    assert_eq!(unreadable.raw().as_bytes(), &body[at..at + bad.len()]);
+    // The error is the one the strict reading gives, path and position.
+    assert_eq!(unreadable.error(), &strict);
+    assert_eq!(unreadable.error().event_type(), Some("referral:update"));
+    assert_eq!(unreadable.error().category(), Category::Data);
+    assert!(
+        unreadable
+            .error()
+            .message()
+            .contains("invalid type: string \"x\""),
+        "{unreadable}"
+    );
+    let shown = unreadable.to_string();
+    assert!(
+        shown.starts_with(&format!("unreadable notification at index 1 (uuid `{uuid}`): invalid webhook payload for event type `referral:update` at `[1].message.id`")),
+        "{shown}"
+    );
+    // Read again on its own (one bare notification is a body), it fails the
+    // same way, without the index.
+    let Err(Error::Payload(alone)) = smarterwx::parse(unreadable.raw().as_bytes()) else {
+        panic!()
+    };
+    assert_eq!(alone.path(), Some("message.id"));
+}
+
+#[test]
+fn each_unreadable_with_a_uuid_that_is_not_a_string() {
+    let elements = batch_elements();
+    let bad = r#"{"uuid": 12345, "event": "referral:create", "timestamp": "2023-11-20T01:00:00Z", "message": {"id": 1}}"#;
+    let body = body_of(&[bad, &elements[0]]);
+    let all = each(&body);
+    assert_eq!(all.len(), 2);
+    let unreadable = all[0].as_ref().unwrap_err();
+    assert_eq!(unreadable.index(), 0);
+    assert_eq!(unreadable.uuid(), None);
+    assert_eq!(unreadable.idempotency_key(), None);
+    assert_eq!(unreadable.event_type(), Some("referral:create"));
+    assert_eq!(unreadable.raw(), bad);
+    assert_eq!(unreadable.error().path(), Some("[0].uuid"));
+    assert!(referral(all[1].as_ref().unwrap()).id == 501);
+
+    // An event that is not a string cannot be read either; nor anything of
+    // an element that is not an object.
+    let odd = r#"{"uuid":"u-7","event":{"name":"referral:create"}}"#;
+    let all = each(&body_of(&[odd, "[1, 2]", "null"]));
+    let (a, b, c) = (
+        all[0].as_ref().unwrap_err(),
+        all[1].as_ref().unwrap_err(),
+        all[2].as_ref().unwrap_err(),
+    );
+    assert_eq!((a.uuid(), a.event_type()), (Some("u-7"), None));
+    assert_eq!(a.raw(), odd);
+    assert_eq!(
+        (b.index(), b.uuid(), b.event_type(), b.raw()),
+        (1, None, None, "[1, 2]")
+    );
+    assert_eq!((c.index(), c.raw()), (2, "null"));
+    assert_eq!(c.error().path(), Some("[2]"));
+}
+
+#[test]
+fn each_reads_a_bare_object_too() {
+    let one = fixture("smarterwx/referral_create.json");
+    let value: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    let bare = serde_json::to_string_pretty(&value[0]).unwrap();
+    let all = each(bare.as_bytes());
+    assert_eq!(all, [Ok(smarterwx::parse(&one).unwrap().remove(0))]);
+
+    let bad = bare.replacen("\"status\": \"WAITING\"", "\"status\": 3", 1);
+    assert_ne!(bad, bare);
+    let body = format!(" \n{bad}\n");
+    let all = each(body.as_bytes());
+    assert_eq!(all.len(), 1);
+    let unreadable = all[0].as_ref().unwrap_err();
+    assert_eq!(unreadable.index(), 0);
+    assert_eq!(unreadable.raw(), bad);
+    assert_eq!(
+        unreadable.uuid(),
+        Some("fd07b9f3-dd85-4615-a1e8-8fced35ef2e5")
+    );
+    assert_eq!(unreadable.error().path(), Some("message.status"));
+    let Err(Error::Payload(strict)) = smarterwx::parse(body.as_bytes()) else {
+        panic!()
+    };
+    assert_eq!(unreadable.error(), &strict);
+}
+
+#[test]
+fn each_is_parse_for_every_fixture() {
+    for (file, body) in fixtures_in("smarterwx") {
+        let want: Vec<_> = smarterwx::parse(&body)
+            .unwrap()
+            .into_iter()
+            .map(Ok)
+            .collect();
+        assert_eq!(each(&body), want, "{file}");
+    }
+    assert_eq!(each(b"[]"), []);
+    assert_eq!(each(b" [\n] "), []);
+}
+
+#[test]
+fn each_refuses_a_body_that_is_not_an_array_or_object() {
+    for (label, body) in hostile_bodies() {
+        let header = smarterwx::sign(SECRET, &body);
+        let got = verifier().verify_and_parse_each(&header, &body);
+        if label == "array of numbers" {
+            // An array: each number is one unreadable notification.
+            let all = got.unwrap();
+            let raws: Vec<&str> = all.iter().map(|r| r.as_ref().unwrap_err().raw()).collect();
+            assert_eq!(raws, ["1", "2", "3"]);
+            continue;
+        }
+        // The same error as the strict reading gives, for the whole
+        // delivery (deep nesting and truncation included).
+        let Err(Error::Payload(p)) = got else {
+            panic!("{label}: {got:?}")
+        };
+        let Err(Error::Payload(strict)) = smarterwx::parse(&body) else {
+            panic!("{label}")
+        };
+        assert_eq!(p, strict, "{label}");
+    }
+}
+
+#[test]
+fn each_still_refuses_what_is_not_signed() {
+    let body = fixture("smarterwx/batch.json");
+    let v = verifier();
+    let forged = smarterwx::sign("another secret", &body);
+    assert!(matches!(
+        v.verify_and_parse_each(&forged, &body),
+        Err(Error::SignatureMismatch)
+    ));
+    let header = smarterwx::sign(SECRET, &body);
+    assert!(matches!(
+        v.verify_and_parse_each(&header, &body[..body.len() - 2]),
+        Err(Error::SignatureMismatch)
+    ));
+    assert!(matches!(
+        v.verify_and_parse_each("", &body),
+        Err(Error::MissingSignature)
+    ));
+    assert!(matches!(
+        v.verify_and_parse_each("sha256=zz", &body),
+        Err(Error::MalformedSignature)
+    ));
+    // An unsigned body that does not fit is not read at all.
+    assert!(matches!(
+        v.verify_and_parse_each(&forged, b"[1]"),
+        Err(Error::SignatureMismatch)
+    ));
+    assert_eq!(v.verify_and_parse_each(&header, &body).unwrap().len(), 3);
+}
+
+#[test]
+fn each_deep_or_huge_notifications_are_unreadable_and_shown_short() {
+    let elements = batch_elements();
+    // Nesting past 128 levels in an unknown event's raw message.
+    let deep = format!(
+        r#"{{"uuid":"u-deep","event":"enquiry:create","timestamp":"2023-11-20T01:00:00Z","message":{}{}}}"#,
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    // A megabyte where a number belongs.
+    let huge = format!(
+        r#"{{"uuid":"u-huge","event":"referral:create","timestamp":"2023-11-20T01:00:00Z","message":{{"id":"{}"}}}}"#,
+        "B".repeat(1 << 20)
+    );
+    let body = body_of(&[&deep, &elements[0], &huge]);
+    let all = each(&body);
+    assert_eq!(all.len(), 3);
+    let d = all[0].as_ref().unwrap_err();
+    assert_eq!(d.error().category(), Category::Syntax);
+    assert!(
+        d.error().message().contains("recursion limit exceeded"),
+        "{d}"
+    );
+    assert_eq!(d.raw(), deep);
+    assert!(all[1].is_ok());
+    let h = all[2].as_ref().unwrap_err();
+    assert_eq!(h.raw(), huge);
+    assert_eq!(h.uuid(), Some("u-huge"));
+    for u in [d, h] {
+        let (shown, debug) = (u.to_string(), format!("{u:?}"));
+        assert!(shown.len() < 1024, "{} bytes", shown.len());
+        assert!(debug.len() < 2048, "{} bytes", debug.len());
+    }
+}
+
+#[test]
+fn idempotency_keys_are_namespaced() {
+    let all = batch("batch");
+    assert_eq!(
+        all[0].idempotency_key(),
+        "smarterwx:9e2d4b61-0c3a-4f7e-8b15-a6c9d8e7f402"
+    );
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn each_from_a_header_map() {
+    use http::{HeaderMap, HeaderValue};
+
+    let body = body_of(&[&batch_elements()[0], r#"{"uuid":"u-2"}"#]);
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(&smarterwx::sign(SECRET, &body)).unwrap();
+    headers.insert("X-SWX-Signature", value);
+    let all = verifier()
+        .verify_and_parse_each_headers(&headers, &body)
+        .unwrap();
+    assert!(all[0].is_ok());
+    assert_eq!(all[1].as_ref().unwrap_err().uuid(), Some("u-2"));
+    assert!(matches!(
+        verifier().verify_and_parse_each_headers(&HeaderMap::new(), &body),
+        Err(Error::MissingSignature)
+    ));
+}

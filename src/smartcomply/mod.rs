@@ -46,7 +46,7 @@ pub use backflow::{
     AssemblyDueSoon, AssemblyId, AssemblyType, TestFailed, TestId, TestReport, TestResult,
     TestSubmitted, TesterId,
 };
-pub use event::{Event, EventData, EventId, EventType, UnknownEvent, WebhookTest};
+pub use event::{Event, EventData, EventId, EventType, UnknownEvent, UnreadableEvent, WebhookTest};
 pub use fog::{EstablishmentId, HaulerId, ManifestFiled, PumpOutId};
 pub use inspections::{InspectionCompleted, InspectionId, InspectionResult, InspectionType};
 pub use notices::{FacilityId, NoticeCreated, NoticeId, NoticeType, Severity};
@@ -203,10 +203,15 @@ impl Verifier {
 /// Parse a body into an [`Event`] without verifying it: for stored bodies,
 /// replays and tests. Anything not of the documented shape is
 /// [`Error::Payload`], naming the event type when the body declares one.
+///
+/// When the envelope (`id`, `type`, `created_at`) reads but `data` does not
+/// fit the model, the error also keeps the event:
+/// [`PayloadError::unreadable`](crate::PayloadError::unreadable).
 pub fn parse(body: &[u8]) -> Result<Event, Error> {
-    crate::wire::from_body(body, |body| {
-        crate::wire::peek_tag(body, <EventData as crate::wire::Tagged>::TAG_KEY)
-    })
+    match crate::wire::fast(body) {
+        Some(event) => Ok(event),
+        None => event::parse_slowly(body),
+    }
 }
 
 /// The header value SmartComply would send for `body` at `timestamp`:

@@ -16,6 +16,10 @@
 //! - deduplicate on [`Notification::uuid`], since resends are expected. The
 //!   header has no timestamp, so the `uuid` (and, if wanted, the age of the
 //!   signed [`Notification::timestamp`]) is the only replay protection;
+//! - read a batch notification by notification
+//!   ([`Verifier::verify_and_parse_each`]): a notification the model cannot
+//!   read comes back raw, to be stored aside, and the delivery can still be
+//!   acknowledged;
 //! - also answer a plain `GET` on the same endpoint (a reachability check).
 //!
 //! ```
@@ -39,7 +43,16 @@
 //! let header = smarterwx::sign("my-secret", body);
 //!
 //! let verifier = Verifier::new("my-secret")?;
-//! for notification in verifier.verify_and_parse(&header, body)? {
+//! for each in verifier.verify_and_parse_each(&header, body)? {
+//!     let notification = match each {
+//!         Ok(notification) => notification,
+//!         Err(unreadable) => {
+//!             // Verified, but the model cannot read it: store
+//!             // `unreadable.raw()` aside, and go on with the others.
+//!             eprintln!("parked: {unreadable}");
+//!             continue;
+//!         }
+//!     };
 //!     // Skip it if `notification.uuid` was seen before.
 //!     match &notification.message {
 //!         Message::ReferralCreate(referral) => {
@@ -64,7 +77,9 @@ use crate::signature::{self, Keys, Tag};
 
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
-pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
+pub use notification::{
+    EventType, Message, Notification, NotificationId, UnknownMessage, UnreadableNotification,
+};
 pub use referral::{
     ActivityCode, Address, AuthorityType, Enquiry, EnquirySource, LocationInRoad, LocationType,
     Organisation, Referral, ReferralStatus, User,
@@ -124,7 +139,11 @@ impl Verifier {
         }
     }
 
-    /// [`Verifier::verify`], then [`parse`].
+    /// [`Verifier::verify`], then [`parse`]: all the notifications, or an
+    /// error if any one does not fit the model.
+    ///
+    /// To receive deliveries, prefer [`Verifier::verify_and_parse_each`],
+    /// which loses no notification to one that does not fit.
     pub fn verify_and_parse(
         &self,
         header: impl AsRef<[u8]>,
@@ -132,6 +151,69 @@ impl Verifier {
     ) -> Result<Vec<Notification>, Error> {
         self.verify(header, body)?;
         parse(body)
+    }
+
+    /// [`Verifier::verify`], then read the body notification by
+    /// notification: the way to receive batches.
+    ///
+    /// Each notification of the delivery, in order, is either typed or an
+    /// [`UnreadableNotification`]: one the model cannot read (a field of
+    /// another type, a required field missing, nesting past 128 levels),
+    /// kept with its index, its `uuid` and `event` where they read, its
+    /// raw JSON as sent and the error. One such notification never hides
+    /// the others. Store the unreadable ones aside, and acknowledge the
+    /// delivery: SmarterWX resends what is not acknowledged until it times
+    /// out, so a `400` only loses the whole batch later.
+    ///
+    /// Still an error for the whole delivery: a signature that does not
+    /// verify (as [`Verifier::verify`]), and a body that is not one
+    /// well-formed JSON array or object ([`Error::Payload`], as [`parse`]
+    /// gives it).
+    ///
+    /// A body that parses takes the same one-pass reader as [`parse`]; only
+    /// a body that does not is split and read again, notification by
+    /// notification.
+    ///
+    /// ```
+    /// use utility_webhooks::smarterwx::{self, Verifier};
+    ///
+    /// # fn main() -> Result<(), utility_webhooks::Error> {
+    /// // The second notification's message `id` is a string where the model
+    /// // reads a number.
+    /// let body = br#"[
+    ///   {"uuid":"u-1","event":"enquiry:create","timestamp":"2023-11-20T01:00:00Z","message":{"id":7}},
+    ///   {"uuid":"u-2","event":"referral:update","timestamp":"2023-11-20T01:00:01Z","message":{"id":"x"}}
+    /// ]"#;
+    /// let header = smarterwx::sign("my-secret", body);
+    /// let verifier = Verifier::new("my-secret")?;
+    ///
+    /// let mut typed = Vec::new();
+    /// for each in verifier.verify_and_parse_each(&header, body)? {
+    ///     match each {
+    ///         // Claim `notification.idempotency_key()`, then do the work.
+    ///         Ok(notification) => typed.push(notification),
+    ///         Err(unreadable) => {
+    ///             // Store `unreadable.raw()` aside under its key; the
+    ///             // delivery can then be acknowledged.
+    ///             assert_eq!(unreadable.index(), 1);
+    ///             assert_eq!(unreadable.idempotency_key().as_deref(), Some("smarterwx:u-2"));
+    ///             assert_eq!(unreadable.event_type(), Some("referral:update"));
+    ///             assert!(unreadable.raw().starts_with(r#"{"uuid":"u-2""#));
+    ///             assert_eq!(unreadable.error().path(), Some("[1].message.id"));
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(typed[0].event_type(), "enquiry:create");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn verify_and_parse_each(
+        &self,
+        header: impl AsRef<[u8]>,
+        body: &[u8],
+    ) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
+        self.verify(header, body)?;
+        notification::parse_each(body)
     }
 
     /// [`Verifier::verify`] with the header looked up in `headers`: the one
@@ -177,6 +259,21 @@ impl Verifier {
     ) -> Result<Vec<Notification>, Error> {
         self.verify_headers(headers, body)?;
         parse(body)
+    }
+
+    /// [`Verifier::verify_headers`], then read the body notification by
+    /// notification, as [`Verifier::verify_and_parse_each`]: the way to
+    /// receive batches.
+    ///
+    /// Requires the `http` feature.
+    #[cfg(feature = "http")]
+    pub fn verify_and_parse_each_headers(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
+        self.verify_headers(headers, body)?;
+        notification::parse_each(body)
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`Message`].
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
@@ -10,8 +11,9 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::Referral;
-use crate::Error;
+use crate::error::{Bounded, echo};
 use crate::wire::{self, Tagged};
+use crate::{Error, PayloadError};
 
 id_newtype! {
     /// A notification's unique ID (a UUID): deduplicate deliveries on it.
@@ -41,9 +43,17 @@ impl Notification {
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smarterwx:<uuid>`, a namespace no SmartComply key shares.
     pub fn idempotency_key(&self) -> String {
-        crate::idempotency::key("smarterwx", self.uuid.as_str())
+        idempotency_key(self.uuid.as_str())
     }
 }
+
+/// `smarterwx:<uuid>`: the one place a SmarterWX idempotency key is written.
+fn idempotency_key(uuid: &str) -> String {
+    crate::idempotency::key(NAMESPACE, uuid)
+}
+
+/// The namespace of SmarterWX idempotency keys.
+const NAMESPACE: &str = "smarterwx";
 
 impl Serialize for Notification {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -122,35 +132,56 @@ impl wire::Unknown for UnknownMessage {
     }
 }
 
-/// A body: an array of notifications, or one bare notification.
+/// A body: an array of notifications, or one bare notification, read into
+/// a `Vec<T>` with each notification made a `T`.
 #[derive(Debug)]
-pub(crate) struct Batch(Vec<Notification>);
+pub(crate) struct Batch<T = Notification>(Vec<T>);
 
-impl<'de> Deserialize<'de> for Batch {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(BatchVisitor)
+/// What a [`Batch`] holds: notifications, or notifications as results.
+pub(crate) trait Element {
+    /// One typed notification.
+    fn typed(notification: Notification) -> Self;
+}
+
+impl Element for Notification {
+    #[inline(always)]
+    fn typed(notification: Notification) -> Self {
+        notification
     }
 }
 
-struct BatchVisitor;
+impl Element for Result<Notification, UnreadableNotification> {
+    #[inline(always)]
+    fn typed(notification: Notification) -> Self {
+        Ok(notification)
+    }
+}
 
-impl<'de> Visitor<'de> for BatchVisitor {
-    type Value = Batch;
+impl<'de, T: Element> Deserialize<'de> for Batch<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BatchVisitor(PhantomData))
+    }
+}
+
+struct BatchVisitor<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: Element> Visitor<'de> for BatchVisitor<T> {
+    type Value = Batch<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of notifications or one notification object")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Batch, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Batch<T>, A::Error> {
         let mut batch = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(notification) = seq.next_element()? {
-            batch.push(notification);
+            batch.push(T::typed(notification));
         }
         Ok(Batch(batch))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Batch, A::Error> {
-        Notification::deserialize(MapAccessDeserializer::new(map)).map(|n| Batch(vec![n]))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Batch<T>, A::Error> {
+        Notification::deserialize(MapAccessDeserializer::new(map)).map(|n| Batch(vec![T::typed(n)]))
     }
 }
 
@@ -159,6 +190,180 @@ impl<'de> Visitor<'de> for BatchVisitor {
 /// (`[1].message.Enquiry.digStartAt`).
 pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
     wire::from_body::<Batch>(body, failing_event).map(|Batch(batch)| batch)
+}
+
+/// Parse a body notification by notification: each one typed, or
+/// unreadable with its raw JSON. A body that is not one well-formed JSON
+/// array or object is an error.
+///
+/// A body that parses whole takes the one-pass reader, as [`parse_batch`].
+pub(super) fn parse_each(
+    body: &[u8],
+) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
+    match wire::fast::<Batch<Result<Notification, UnreadableNotification>>>(body) {
+        Some(Batch(batch)) => Ok(batch),
+        None => parse_each_slowly(body),
+    }
+}
+
+/// [`parse_each`] for a body the one-pass reader gave up on: split it into
+/// its notifications, and read each on its own.
+#[cold]
+#[inline(never)]
+fn parse_each_slowly(
+    body: &[u8],
+) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
+    let Some((elements, bare)) = split(body) else {
+        // Not one JSON array or object: the strict reading decides, and
+        // explains.
+        return parse_batch(body).map(|batch| batch.into_iter().map(Ok).collect());
+    };
+    let each = elements
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let text = raw.get();
+            wire::read_body::<Notification>(text.as_bytes(), |element| {
+                wire::peek_tag(element, Message::TAG_KEY)
+            })
+            .map_err(|error| {
+                let at = offset_in(body, text);
+                let error = error.within(body, at, (!bare).then_some(index));
+                UnreadableNotification::new(index, text, error)
+            })
+        })
+        .collect();
+    Ok(each)
+}
+
+/// The notifications of `body` as raw JSON, each exactly as sent, and
+/// whether the body is one bare notification object; `None` unless the
+/// whole body is one syntactically valid JSON array or object.
+fn split(body: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
+    match body.trim_ascii_start().first()? {
+        b'{' => Some((vec![serde_json::from_slice::<&RawValue>(body).ok()?], true)),
+        b'[' => {
+            let mut elements = Vec::new();
+            let mut de = serde_json::Deserializer::from_slice(body);
+            de.deserialize_seq(ScanVisitor(&mut elements)).ok()?;
+            de.end().ok()?;
+            Some((elements, false))
+        }
+        _ => None,
+    }
+}
+
+/// A notification of a verified delivery that the model cannot read: its
+/// place in the batch, what can be read of its envelope, its raw JSON and
+/// why it did not parse.
+///
+/// [`Verifier::verify_and_parse_each`](super::Verifier::verify_and_parse_each)
+/// gives one for each such notification, beside the typed ones. It holds
+/// enough to store the notification aside and acknowledge the delivery, so
+/// that SmarterWX stops resending it; [`parse`](super::parse) reads its
+/// [`raw`](UnreadableNotification::raw) JSON again later (one bare
+/// notification is a body), with a model that fits.
+///
+/// Its `Display` and `Debug` show sender text cut short; the accessors give
+/// all of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnreadableNotification(Box<Unreadable>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct Unreadable {
+    index: usize,
+    uuid: Option<String>,
+    event: Option<String>,
+    raw: Box<str>,
+    error: PayloadError,
+}
+
+impl UnreadableNotification {
+    fn new(index: usize, raw: &str, error: PayloadError) -> Self {
+        let (uuid, event) = match wire::envelope::read_lenient::<Message>(raw.as_bytes()) {
+            Some(envelope) => (envelope.id, envelope.tag),
+            None => (None, None),
+        };
+        UnreadableNotification(Box::new(Unreadable {
+            index,
+            uuid,
+            event,
+            raw: raw.into(),
+            error,
+        }))
+    }
+
+    /// Where the notification is in the delivery: its index in the array,
+    /// `0` for a bare notification object.
+    pub fn index(&self) -> usize {
+        self.0.index
+    }
+
+    /// The notification's `uuid`, exactly as sent, when it is sent once as
+    /// a string.
+    pub fn uuid(&self) -> Option<&str> {
+        self.0.uuid.as_deref()
+    }
+
+    /// The notification's `event` (`"referral:create"`, ...), exactly as
+    /// sent, when it is sent once as a string.
+    pub fn event_type(&self) -> Option<&str> {
+        self.0.event.as_deref()
+    }
+
+    /// The notification's JSON text, byte for byte as sent: the slice of
+    /// the body from its opening to its closing bracket.
+    pub fn raw(&self) -> &str {
+        &self.0.raw
+    }
+
+    /// [`UnreadableNotification::raw`], owned.
+    pub fn into_raw(self) -> String {
+        self.0.raw.into_string()
+    }
+
+    /// Why the notification does not fit the model. Its path and position
+    /// are within the whole body (`[1].message.id`, as [`parse`](super::parse)
+    /// names them).
+    pub fn error(&self) -> &PayloadError {
+        &self.0.error
+    }
+
+    /// The key to claim in an idempotency store: `smarterwx:<uuid>`, the
+    /// same as [`Notification::idempotency_key`] once the notification
+    /// reads; `None` without a readable `uuid`.
+    pub fn idempotency_key(&self) -> Option<String> {
+        self.0.uuid.as_deref().map(idempotency_key)
+    }
+}
+
+impl fmt::Debug for UnreadableNotification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let u = &*self.0;
+        f.debug_struct("UnreadableNotification")
+            .field("index", &u.index)
+            .field("uuid", &u.uuid.as_deref().map(Bounded))
+            .field("event", &u.event.as_deref().map(Bounded))
+            .field("raw", &Bounded(&u.raw))
+            .field("error", &u.error)
+            .finish()
+    }
+}
+
+impl fmt::Display for UnreadableNotification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unreadable notification at index {}", self.0.index)?;
+        if let Some(uuid) = &self.0.uuid {
+            write!(f, " (uuid `{}`)", echo(uuid))?;
+        }
+        write!(f, ": {}", self.0.error)
+    }
+}
+
+impl std::error::Error for UnreadableNotification {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0.error)
+    }
 }
 
 /// The `event` of the notification a failed parse stopped at, if it has
@@ -479,6 +684,170 @@ mod tests {
         let e = payload_error(br#"[{"event":"referral:create","uuid":tru}]"#);
         assert_eq!(e.event_type(), Some("referral:create"));
         assert_eq!(e.category(), crate::Category::Syntax);
+    }
+
+    fn each(body: &[u8]) -> Vec<Result<Notification, UnreadableNotification>> {
+        parse_each(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+    }
+
+    #[test]
+    fn each_takes_the_one_pass_reader_for_every_fixture() {
+        let dir = format!("{}/fixtures/smarterwx", env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let body = std::fs::read(entry.unwrap().path()).unwrap();
+            let fast = wire::fast::<Batch<Result<Notification, UnreadableNotification>>>(&body);
+            let want: Vec<_> = parse(&body).unwrap().into_iter().map(Ok).collect();
+            assert_eq!(fast.map(|Batch(b)| b), Some(want.clone()));
+            // The slow path agrees with the fast one.
+            assert_eq!(parse_each_slowly(&body).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn each_error_is_the_strict_error_of_that_notification() {
+        let bad = |edit: fn(&mut serde_json::Value)| seed_with(edit);
+        let bodies = [
+            // Compact, the bad one second.
+            to_body(&json!([
+                seed_value()[0],
+                bad(|n| n["message"]["id"] = json!("x"))
+            ])),
+            // Pretty, so that lines and columns move.
+            serde_json::to_vec_pretty(&json!([
+                seed_value()[0],
+                bad(|n| n["message"]["Enquiry"]["digStartAt"] = json!("29/11/2020"))
+            ]))
+            .unwrap(),
+            // A missing field, reported at the end of its object.
+            serde_json::to_vec_pretty(&json!([
+                seed_value()[0],
+                bad(|n| {
+                    n.as_object_mut().unwrap().remove("timestamp");
+                })
+            ]))
+            .unwrap(),
+            // A bare object, after white space.
+            format!(
+                "  \n {}",
+                serde_json::to_string_pretty(&bad(|n| n["message"]["status"] = json!(1))).unwrap()
+            )
+            .into_bytes(),
+            // Not a notification at all, on the first line.
+            br#"[{"a":1},  7]"#.to_vec(),
+        ];
+        for body in bodies {
+            let strict = payload_error(&body);
+            let all = each(&body);
+            let first = all
+                .iter()
+                .find_map(|r| r.as_ref().err())
+                .unwrap_or_else(|| panic!("{all:?}"));
+            assert_eq!(first.error(), &strict, "{}", String::from_utf8_lossy(&body));
+        }
+    }
+
+    #[test]
+    fn each_keeps_the_others_and_the_raw_bytes() {
+        let body = format!(
+            "[ {},\n  {} ,{}\n]",
+            SEED.trim_start_matches('[').trim_end_matches(']'),
+            r#"{"event":"referral:update","uuid":"u-2","message":{"id":"x"},"timestamp":"2020-08-11T07:44:10Z"}"#,
+            SEED.trim_start_matches('[').trim_end_matches(']'),
+        );
+        let all = each(body.as_bytes());
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0], Ok(parse(SEED.as_bytes()).unwrap().remove(0)));
+        assert_eq!(all[2], all[0]);
+        let u = all[1].as_ref().unwrap_err();
+        assert_eq!(u.index(), 1);
+        assert_eq!(u.uuid(), Some("u-2"));
+        assert_eq!(u.event_type(), Some("referral:update"));
+        assert_eq!(u.idempotency_key().as_deref(), Some("smarterwx:u-2"));
+        assert!(body.contains(&format!("\n  {} ,", u.raw())), "{}", u.raw());
+        assert_eq!(u.error().path(), Some("[1].message.id"));
+        // Right after `"x"`, counted from the start of the body.
+        assert_eq!((u.error().line(), u.error().column()), (2, 61));
+        assert_eq!(u.error(), &payload_error(body.as_bytes()));
+    }
+
+    #[test]
+    fn unreadable_is_one_pointer_and_shareable() {
+        fn assert_owned<T: Clone + PartialEq + Send + Sync + 'static>() {}
+        assert_owned::<UnreadableNotification>();
+        assert_owned::<crate::smartcomply::UnreadableEvent>();
+        // Boxed, so that typed notifications pay nothing for it in a batch.
+        assert_eq!(
+            std::mem::size_of::<UnreadableNotification>(),
+            std::mem::size_of::<usize>()
+        );
+        assert!(std::mem::size_of::<Error>() <= 96);
+    }
+
+    #[test]
+    fn lenient_envelope_trusts_no_type() {
+        for (element, uuid, event) in [
+            (
+                r#"{"uuid":5,"event":"referral:create"}"#,
+                None,
+                Some("referral:create"),
+            ),
+            (r#"{"uuid":"a","uuid":"a","event":null}"#, None, None),
+            (
+                r#"{"uuid":"a\u0000b","event":["x"],"message":{"uuid":"no"}}"#,
+                Some("a\0b"),
+                None,
+            ),
+            (r#"[1]"#, None, None),
+            (r#""uuid""#, None, None),
+        ] {
+            let body = format!("[{element}]");
+            let all = each(body.as_bytes());
+            let u = all[0].as_ref().unwrap_err();
+            assert_eq!((u.uuid(), u.event_type()), (uuid, event), "{element}");
+            assert_eq!(u.raw(), element);
+            assert_eq!(u.idempotency_key(), uuid.map(|u| format!("smarterwx:{u}")));
+        }
+    }
+
+    #[test]
+    fn each_refuses_what_is_not_an_array_or_object() {
+        for body in [
+            &b""[..],
+            b"null",
+            b"1",
+            b"\"x\"",
+            b"[",
+            b"[{}",
+            b"[] x",
+            b"{} {}",
+            b"\xff",
+        ] {
+            assert_eq!(
+                parse_each(body).unwrap_err().to_string(),
+                parse(body).unwrap_err().to_string()
+            );
+        }
+        assert_eq!(each(b" [ ] "), []);
+        // Nesting past 128 levels is refused as before, for that one
+        // notification.
+        let deep = format!(
+            r#"{{"uuid":"u","event":"enquiry:create","timestamp":"2023-11-20T01:00:00Z","message":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let body = format!(
+            "[{deep},{}]",
+            SEED.trim_start_matches('[').trim_end_matches(']')
+        );
+        let all = each(body.as_bytes());
+        let u = all[0].as_ref().unwrap_err();
+        assert_eq!(u.error().category(), crate::Category::Syntax);
+        assert!(u.error().message().contains("recursion limit"), "{u}");
+        assert_eq!(u.raw(), deep);
+        assert_eq!(u.uuid(), Some("u"));
+        assert!(all[1].is_ok());
+        let shown = format!("{u} {u:?}");
+        assert!(shown.len() < 2048, "{shown}");
     }
 
     #[test]

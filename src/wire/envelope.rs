@@ -8,9 +8,10 @@
 
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::{Codec, InstantCodec, Tagged};
@@ -260,5 +261,153 @@ where
             return Err(de::Error::missing_field(T::PAYLOAD_KEY));
         };
         (self.finish)(id, time, payload).map_err(de::Error::missing_field)
+    }
+}
+
+/// What an envelope says about itself, read without trusting the model:
+/// the identity and the tag when each is a string sent once, the time when
+/// it is sent once as an instant the model reads, and the payload's raw
+/// JSON when it is sent once.
+///
+/// Only the error path uses it, to keep what a body that does not fit the
+/// model still says.
+pub(crate) struct Lenient<'a> {
+    pub(crate) id: Option<String>,
+    pub(crate) tag: Option<String>,
+    pub(crate) time: Option<OffsetDateTime>,
+    pub(crate) payload: Option<&'a RawValue>,
+}
+
+/// Read `json` leniently as the envelope of `T`: `None` unless all of it is
+/// one syntactically valid JSON object.
+///
+/// It nests no deeper than the object and its direct values, so a deeply
+/// nested body costs no stack: raw and ignored values are skipped by
+/// `serde_json` without recursing.
+pub(crate) fn read_lenient<T: Tagged>(json: &[u8]) -> Option<Lenient<'_>> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let lenient = de
+        .deserialize_map(LenientVisitor(PhantomData::<fn() -> T>))
+        .ok()?;
+    de.end().ok()?;
+    Some(lenient)
+}
+
+/// A key's value as far as it can be read: nothing yet, one value (which
+/// may be unreadable), or more than one, which is ambiguous.
+enum Once<T> {
+    Absent,
+    One(Option<T>),
+    Many,
+}
+
+impl<T> Once<T> {
+    fn put(&mut self, value: Option<T>) {
+        *self = match self {
+            Once::Absent => Once::One(value),
+            _ => Once::Many,
+        };
+    }
+
+    fn get(self) -> Option<T> {
+        match self {
+            Once::One(value) => value,
+            Once::Absent | Once::Many => None,
+        }
+    }
+}
+
+struct LenientVisitor<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: Tagged> Visitor<'de> for LenientVisitor<T> {
+    type Value = Lenient<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient<'de>, A::Error> {
+        let mut id = Once::Absent;
+        let mut tag = Once::Absent;
+        let mut time = Once::Absent;
+        let mut payload = Once::Absent;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == T::ID_KEY {
+                id.put(map.next_value::<MaybeString>()?.0);
+            } else if key == T::TAG_KEY {
+                tag.put(map.next_value::<MaybeString>()?.0);
+            } else if key == T::TIME_KEY {
+                let text = map.next_value::<MaybeString>()?.0;
+                time.put(text.as_deref().and_then(super::datetime::parse_instant));
+            } else if key == T::PAYLOAD_KEY {
+                payload.put(Some(map.next_value::<&'de RawValue>()?));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Lenient {
+            id: id.get(),
+            tag: tag.get(),
+            time: time.get(),
+            payload: payload.get(),
+        })
+    }
+}
+
+/// Any JSON value: the text of a string, `None` for anything else (whose
+/// contents are skipped, not read).
+struct MaybeString(Option<String>);
+
+impl<'de> Deserialize<'de> for MaybeString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MaybeStringVisitor)
+    }
+}
+
+struct MaybeStringVisitor;
+
+impl<'de> Visitor<'de> for MaybeStringVisitor {
+    type Value = MaybeString;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<MaybeString, E> {
+        Ok(MaybeString(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<MaybeString, E> {
+        Ok(MaybeString(Some(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<MaybeString, E> {
+        Ok(MaybeString(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<MaybeString, E> {
+        Ok(MaybeString(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<MaybeString, E> {
+        Ok(MaybeString(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<MaybeString, E> {
+        Ok(MaybeString(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<MaybeString, E> {
+        Ok(MaybeString(None))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeString, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(MaybeString(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeString, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(MaybeString(None))
     }
 }

@@ -220,11 +220,40 @@ pub(crate) fn from_body<T: DeserializeOwned>(
     if let Ok(value) = json::from_slice(body) {
         return Ok(value);
     }
+    read_slowly(body, event_type).map_err(Error::Payload)
+}
+
+/// [`from_body`], with the bare [`PayloadError`].
+#[inline]
+pub(crate) fn read_body<T: DeserializeOwned>(
+    body: &[u8],
+    event_type: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<T, PayloadError> {
+    if let Ok(value) = json::from_slice(body) {
+        return Ok(value);
+    }
+    read_slowly(body, event_type)
+}
+
+/// The second half of [`from_body`], for a body the fast reader gave up
+/// on: `serde_json` reads it and decides, and a failure names the event
+/// type and the path to the failing field.
+pub(crate) fn read_slowly<T: DeserializeOwned>(
+    body: &[u8],
+    event_type: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<T, PayloadError> {
     path::from_slice(body).map_err(|err| {
         let tag = event_type(body);
         let path = path::error_path::<T>(body);
-        Error::Payload(PayloadError::new(&err, tag.as_deref(), path))
+        PayloadError::new(&err, tag.as_deref(), path)
     })
+}
+
+/// Deserialize `body` with the fast reader alone: `None` whenever it gives
+/// up, for callers that have a fallback of their own.
+#[inline]
+pub(crate) fn fast<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    json::from_slice(body).ok()
 }
 
 /// Panic unless the fast reader agrees with `serde_json` on `body`: when
