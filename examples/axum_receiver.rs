@@ -30,8 +30,16 @@
 //!
 //!   A batch gets the most serious of its notifications' answers, so that
 //!   the vendor resends it; the notifications already done answer
-//!   `duplicate` then. A forged or unsigned delivery gets `401`, a signed
-//!   body that is not JSON of the documented shape `400`, with the reason.
+//!   `duplicate` then.
+//!
+//!   A signed event or notification that the model cannot read is *parked*
+//!   under its own claim: written aside with its raw JSON, byte for byte,
+//!   and acknowledged (`parked <id>`, `204`), since a `400` would only
+//!   start retries that cannot succeed. It goes to the file named by
+//!   `DEAD_LETTER_FILE` (one JSON line per delivery), or else to stderr as
+//!   a `dead letter {..}` line. The rest of its batch is processed as
+//!   usual. A forged or unsigned delivery gets `401`; a signed body that is
+//!   not JSON at all (nor a SmartComply envelope) `400`, with the reason.
 //! - `GET /` and `GET /webhooks/smarterwx`: `200` (SmarterWX checks that its
 //!   endpoint is reachable).
 //!
@@ -40,6 +48,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::pin::Pin;
 use std::process::ExitCode;
@@ -53,7 +62,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use utility_webhooks::idempotency::{self, MemoryStore, Outcome, Store};
-use utility_webhooks::{Error, smartcomply, smarterwx};
+use utility_webhooks::{Error, PayloadError, smartcomply, smarterwx};
 
 /// The largest body a webhook route reads.
 ///
@@ -96,11 +105,84 @@ impl Job {
     }
 }
 
+/// A verified delivery that the model cannot read, kept as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// `smartcomply` or `smarterwx`.
+    pub vendor: &'static str,
+    /// The key claimed for it, when its id could be read.
+    pub key: Option<String>,
+    /// The event id or notification uuid, when it could be read.
+    pub id: Option<String>,
+    /// The event type, when it could be read.
+    pub event_type: Option<String>,
+    /// The notification's place in its batch (SmarterWX).
+    pub index: Option<usize>,
+    /// Why the model could not read it (bounded and escaped).
+    pub error: String,
+    /// The raw JSON, byte for byte: the SmartComply event's `data`, or the
+    /// one SmarterWX notification.
+    pub raw: String,
+}
+
+impl Parked {
+    fn event(err: &PayloadError) -> Option<Self> {
+        let event = err.unreadable()?;
+        Some(Parked {
+            vendor: "smartcomply",
+            key: Some(event.idempotency_key()),
+            id: Some(event.id().to_owned()),
+            event_type: Some(event.event_type().to_owned()),
+            index: None,
+            error: err.to_string(),
+            raw: event.raw_data().to_owned(),
+        })
+    }
+
+    fn notification(unreadable: smarterwx::UnreadableNotification) -> Self {
+        Parked {
+            vendor: "smarterwx",
+            key: unreadable.idempotency_key(),
+            id: unreadable.uuid().map(str::to_owned),
+            event_type: unreadable.event_type().map(str::to_owned),
+            index: Some(unreadable.index()),
+            error: unreadable.error().to_string(),
+            raw: unreadable.into_raw(),
+        }
+    }
+
+    /// What the delivery's line names: the id, or the place in the batch.
+    fn label(&self) -> String {
+        match (&self.id, self.index) {
+            (Some(id), _) => id.clone(),
+            (None, Some(index)) => format!("#{index}"),
+            (None, None) => "?".into(),
+        }
+    }
+
+    /// One JSON line; `raw` is a JSON string holding the text as sent.
+    pub fn to_json_line(&self) -> String {
+        serde_json::json!({
+            "vendor": self.vendor,
+            "key": self.key,
+            "id": self.id,
+            "event_type": self.event_type,
+            "index": self.index,
+            "error": self.error,
+            "raw": self.raw,
+        })
+        .to_string()
+    }
+}
+
 /// What the work returns: `Err` with a reason makes the vendor retry.
 pub type WorkFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// The work to do for each job, run under its claim.
 pub type Work = Arc<dyn Fn(Job, idempotency::Lease) -> WorkFuture + Send + Sync>;
+
+/// Where parked deliveries go, run under their claim when they have a key.
+pub type Park = Arc<dyn Fn(Parked) -> WorkFuture + Send + Sync>;
 
 /// What the receiver did with one delivered id: one line on stdout.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +197,8 @@ pub enum Delivery {
     InProgress(String),
     /// The idempotency store could not be reached: nothing done.
     Unavailable(String),
+    /// The model could not read it: kept aside and acknowledged.
+    Parked(String),
 }
 
 impl fmt::Display for Delivery {
@@ -125,6 +209,7 @@ impl fmt::Display for Delivery {
             Delivery::Failed(id) => write!(f, "failed {id}"),
             Delivery::InProgress(id) => write!(f, "in progress {id}"),
             Delivery::Unavailable(id) => write!(f, "unavailable {id}"),
+            Delivery::Parked(id) => write!(f, "parked {id}"),
         }
     }
 }
@@ -137,12 +222,14 @@ pub struct Receiver<S> {
     store: S,
     lease: Duration,
     work: Work,
+    park: Park,
     on_delivery: Box<dyn Fn(Delivery) + Send + Sync>,
 }
 
 impl<S: Store + 'static> Receiver<S> {
     /// A receiver whose work does nothing (a real service writes to its
-    /// database here) and whose lines are dropped.
+    /// database here), that parks unreadable deliveries as `dead letter`
+    /// lines on stderr, and whose delivery lines are dropped.
     pub fn new(
         smartcomply: smartcomply::Verifier,
         smarterwx: smarterwx::Verifier,
@@ -154,6 +241,10 @@ impl<S: Store + 'static> Receiver<S> {
             store,
             lease: DEFAULT_LEASE,
             work: Arc::new(|_, _| Box::pin(async { Ok(()) })),
+            park: Arc::new(|parked| {
+                eprintln!("dead letter {}", parked.to_json_line());
+                Box::pin(async { Ok(()) })
+            }),
             on_delivery: Box::new(|_| {}),
         }
     }
@@ -173,6 +264,16 @@ impl<S: Store + 'static> Receiver<S> {
         self
     }
 
+    /// Keep each unreadable delivery with `park` (a dead-letter file, a
+    /// table); an `Err` makes the vendor retry.
+    pub fn with_parking(
+        mut self,
+        park: impl Fn(Parked) -> WorkFuture + Send + Sync + 'static,
+    ) -> Self {
+        self.park = Arc::new(park);
+        self
+    }
+
     /// Hand each delivery's line to `on_delivery`.
     pub fn on_delivery(mut self, on_delivery: impl Fn(Delivery) + Send + Sync + 'static) -> Self {
         self.on_delivery = Box::new(on_delivery);
@@ -182,17 +283,45 @@ impl<S: Store + 'static> Receiver<S> {
     /// Do `job` once, and say what to answer for it.
     async fn process(&self, job: Job) -> Answer {
         let id = job.id().to_owned();
+        let key = job.key();
         let work = Arc::clone(&self.work);
-        let outcome = idempotency::run(&self.store, &job.key(), self.lease, move |lease| {
-            work(job, lease)
-        })
-        .await;
+        let outcome =
+            idempotency::run(&self.store, &key, self.lease, move |lease| work(job, lease));
+        self.answer(id, Delivery::Processed, outcome.await)
+    }
+
+    /// Keep `parked` aside once, and say what to answer for it.
+    async fn park(&self, parked: Parked) -> Answer {
+        let id = parked.label();
+        let park = Arc::clone(&self.park);
+        let outcome = match parked.key.clone() {
+            Some(key) => {
+                idempotency::run(&self.store, &key, self.lease, move |_| park(parked)).await
+            }
+            // Without an id there is nothing to claim; keeping it twice
+            // after a retry is better than not at all.
+            None => Ok(match park(parked).await {
+                Ok(()) => Outcome::Done(()),
+                Err(reason) => Outcome::Failed(reason),
+            }),
+        };
+        self.answer(id, Delivery::Parked, outcome)
+    }
+
+    /// The line and the answer for one id's outcome; `done` names the line
+    /// of work that was done.
+    fn answer(
+        &self,
+        id: String,
+        done: fn(String) -> Delivery,
+        outcome: Result<Outcome<(), String>, idempotency::StoreError>,
+    ) -> Answer {
         let (delivery, answer) = match outcome {
-            Ok(Outcome::Done(())) => (Delivery::Processed(id), Answer::Acknowledge),
+            Ok(Outcome::Done(())) => (done(id), Answer::Acknowledge),
             Ok(Outcome::DoneNotRecorded((), err)) => {
                 // Done: a retry would only redo it once the lease expires.
-                eprintln!("processed {id}, but not recorded: {err}");
-                (Delivery::Processed(id), Answer::Acknowledge)
+                eprintln!("{}, but not recorded: {err}", done(id.clone()));
+                (done(id), Answer::Acknowledge)
             }
             Ok(Outcome::Completed) => (Delivery::Duplicate(id), Answer::Acknowledge),
             Ok(Outcome::Failed(reason)) => {
@@ -294,6 +423,11 @@ async fn smartcomply_webhook<S: Store + 'static>(
             .process(Job::SmartComply(event))
             .await
             .into_response(),
+        // Signed, so SmartComply's: park it rather than refuse it.
+        Err(Error::Payload(err)) => match Parked::event(&err) {
+            Some(parked) => receiver.park(parked).await.into_response(),
+            None => reject(Error::Payload(err)),
+        },
         Err(err) => reject(err),
     }
 }
@@ -303,19 +437,24 @@ async fn smarterwx_webhook<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let notifications = match receiver.smarterwx.verify_and_parse_headers(&headers, &body) {
+    let notifications = match receiver
+        .smarterwx
+        .verify_and_parse_each_headers(&headers, &body)
+    {
         Ok(notifications) => notifications,
         Err(err) => return reject(err),
     };
     // Each notification under its own claim, all at once: a batch that
-    // half failed is finished, not redone, by its retry.
+    // half failed is finished, not redone, by its retry. One the model
+    // cannot read is parked; it does not hold back the others.
     let mut jobs = tokio::task::JoinSet::new();
     for notification in notifications {
         let receiver = Arc::clone(&receiver);
         jobs.spawn(async move {
-            receiver
-                .process(Job::SmarterWx(Box::new(notification)))
-                .await
+            match notification {
+                Ok(n) => receiver.process(Job::SmarterWx(Box::new(n))).await,
+                Err(unreadable) => receiver.park(Parked::notification(unreadable)).await,
+            }
         });
     }
     let mut answer = Answer::Acknowledge;
@@ -368,6 +507,17 @@ async fn run() -> Result<(), String> {
         Err(_) => DEFAULT_LEASE,
     };
 
+    let dead_letters = match std::env::var("DEAD_LETTER_FILE") {
+        Ok(path) => Some(Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("DEAD_LETTER_FILE {path}: {e}"))?,
+        ))),
+        Err(_) => None,
+    };
+
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
         .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
@@ -380,11 +530,10 @@ async fn run() -> Result<(), String> {
                 .await
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
             println!("claims in Redis, lease {lease:?}");
-            router(
-                Receiver::new(smartcomply, smarterwx, store)
-                    .with_lease(lease)
-                    .on_delivery(|delivery| println!("{delivery}")),
-            )
+            router(configure(
+                Receiver::new(smartcomply, smarterwx, store).with_lease(lease),
+                dead_letters,
+            ))
         }
         #[cfg(not(feature = "redis"))]
         Ok(_) => return Err("REDIS_URL is set: build with --features http,redis".into()),
@@ -393,13 +542,36 @@ async fn run() -> Result<(), String> {
             // receives in one.
             let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
             println!("claims in memory, lease {lease:?}");
-            router(
-                Receiver::new(smartcomply, smarterwx, store)
-                    .with_lease(lease)
-                    .on_delivery(|delivery| println!("{delivery}")),
-            )
+            router(configure(
+                Receiver::new(smartcomply, smarterwx, store).with_lease(lease),
+                dead_letters,
+            ))
         }
     };
     println!("listening on http://{address}");
     axum::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+/// Print each delivery's line, and append parked deliveries to the
+/// dead-letter file when there is one.
+#[allow(dead_code)]
+fn configure<S: Store + 'static>(
+    receiver: Receiver<S>,
+    dead_letters: Option<Arc<std::sync::Mutex<std::fs::File>>>,
+) -> Receiver<S> {
+    let receiver = receiver.on_delivery(|delivery| println!("{delivery}"));
+    let Some(file) = dead_letters else {
+        return receiver;
+    };
+    receiver.with_parking(move |parked| {
+        let line = parked.to_json_line();
+        let written = match file.lock() {
+            Ok(mut file) => writeln!(file, "{line}").and_then(|()| file.sync_data()),
+            Err(_) => Err(std::io::Error::other(
+                "the dead-letter file's lock is poisoned",
+            )),
+        };
+        // Not written: the vendor retries, and nothing is lost.
+        Box::pin(async move { written.map_err(|e| format!("dead-letter file: {e}")) })
+    })
 }

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use time::OffsetDateTime;
 use utility_webhooks::{smartcomply, smarterwx};
 
-use receiver::{BODY_LIMIT, Delivery, Job, Receiver, WorkFuture, router};
+use receiver::{BODY_LIMIT, Delivery, Job, Parked, Receiver, WorkFuture, router};
 use utility_webhooks::idempotency::{Claim, Lease, MemoryStore, Store, StoreError, StoreErrorKind};
 
 const SMARTCOMPLY_SECRET: &str = "whsec_receiver_test";
@@ -30,6 +30,7 @@ struct Server {
     base: String,
     client: reqwest::Client,
     log: Arc<Mutex<Vec<Delivery>>>,
+    parked: Arc<Mutex<Vec<Parked>>>,
 }
 
 async fn start() -> Server {
@@ -47,6 +48,8 @@ async fn start_with<S: Store + 'static>(
 ) -> Server {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
+    let parked = Arc::new(Mutex::new(Vec::new()));
+    let dead_letters = Arc::clone(&parked);
     let receiver = Receiver::new(
         smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap(),
         smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap(),
@@ -54,6 +57,10 @@ async fn start_with<S: Store + 'static>(
     )
     .with_lease(Duration::from_secs(5))
     .with_work(work)
+    .with_parking(move |p| {
+        dead_letters.lock().unwrap().push(p);
+        Box::pin(async { Ok(()) })
+    })
     .on_delivery(move |delivery| sink.lock().unwrap().push(delivery));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -70,6 +77,7 @@ async fn start_with<S: Store + 'static>(
         base: format!("http://{address}"),
         client,
         log,
+        parked,
     }
 }
 
@@ -250,11 +258,12 @@ async fn replayed_old_timestamp_is_401() {
 }
 
 #[tokio::test]
-async fn signed_malformed_bodies_are_400() {
+async fn signed_bodies_that_are_not_json_are_400() {
     let server = start().await;
     for body in [
         &br#"{"id":"evt_1","type":"test.failed","#[..],
-        br#"{"id":"evt_1","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{}}"#,
+        // No envelope to keep: no id, so nothing to park it under.
+        br#"{"type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{}}"#,
         b"\xff not json",
     ] {
         let header = smartcomply::sign(SMARTCOMPLY_SECRET, now(), body);
@@ -263,13 +272,95 @@ async fn signed_malformed_bodies_are_400() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
         assert!(text.starts_with("invalid webhook payload"), "{text}");
     }
-    for body in [&b"[{\"uuid\":"[..], b"{}", b"[1]"] {
+    for body in [&b"[{\"uuid\":"[..], b"\"a string\"", b"[1] trailing"] {
         assert_eq!(
             server.smarterwx(SMARTERWX_SECRET, body).await,
             StatusCode::BAD_REQUEST
         );
     }
     assert_eq!(server.take(), []);
+    assert!(server.parked.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_smartcomply_event_the_model_cannot_read_is_parked_and_acknowledged() {
+    let server = start().await;
+    // `result_value` is a string where the model reads a number.
+    let data = r#"{ "permit_id": "prm_1", "facility_id": "fac_1",
+        "exceedances": [ { "parameter": "zinc", "result_value": "high", "limit": 2.61, "unit": "mg/L" } ] }"#;
+    let body = format!(
+        r#"{{"id":"evt_unreadable_1","type":"iu.exceedance_detected","created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+    );
+    let status = server
+        .smartcomply(SMARTCOMPLY_SECRET, now(), body.as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.take(), [Delivery::Parked("evt_unreadable_1".into())]);
+    {
+        let parked = server.parked.lock().unwrap();
+        assert_eq!(parked.len(), 1);
+        let p = &parked[0];
+        assert_eq!(p.vendor, "smartcomply");
+        assert_eq!(p.key.as_deref(), Some("smartcomply:evt_unreadable_1"));
+        assert_eq!(p.event_type.as_deref(), Some("iu.exceedance_detected"));
+        assert_eq!(p.raw, data, "the raw data, byte for byte");
+        assert!(p.error.contains("result_value"), "{}", p.error);
+    }
+    // Its retry is acknowledged and parked only once.
+    let status = server
+        .smartcomply(SMARTCOMPLY_SECRET, now(), body.as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.take(), [Delivery::Duplicate("evt_unreadable_1".into())]);
+    assert_eq!(server.parked.lock().unwrap().len(), 1);
+    // Forged, it is still refused.
+    let status = server
+        .smartcomply("whsec_forged", now(), body.as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_batch_with_one_unreadable_notification_processes_two_and_parks_one() {
+    let server = start().await;
+    let batch = String::from_utf8(common::fixture("smarterwx/batch.json")).unwrap();
+    let notifications = smarterwx::parse(batch.as_bytes()).unwrap();
+    assert_eq!(notifications.len(), 3);
+    // Make the middle notification's `message.id` a string.
+    let middle = serde_json::to_string(&notifications[1]).unwrap();
+    let bad = middle.replacen(r#""message":{"id":"#, r#""message":{"id":"not a number","was":"#, 1);
+    assert_ne!(bad, middle);
+    let body = format!(
+        "[{},\n  {bad},\n{}]",
+        serde_json::to_string(&notifications[0]).unwrap(),
+        serde_json::to_string(&notifications[2]).unwrap()
+    );
+    let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let uuid = |i: usize| notifications[i].uuid.to_string();
+    let want = vec![
+        Delivery::Processed(uuid(0)),
+        Delivery::Parked(uuid(1)),
+        Delivery::Processed(uuid(2)),
+    ];
+    assert_eq!(sorted(server.take()), sorted(want));
+    {
+        let parked = server.parked.lock().unwrap();
+        assert_eq!(parked.len(), 1);
+        let p = &parked[0];
+        assert_eq!(p.vendor, "smarterwx");
+        assert_eq!(p.index, Some(1));
+        assert_eq!(p.id.as_deref(), Some(uuid(1).as_str()));
+        assert_eq!(p.event_type.as_deref(), Some(notifications[1].event_type()));
+        assert_eq!(p.raw, bad, "the notification, byte for byte");
+        assert!(p.error.contains("[1].message.id"), "{}", p.error);
+    }
+    // The retry finds all three done.
+    let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let want: Vec<Delivery> = (0..3).map(|i| Delivery::Duplicate(uuid(i))).collect();
+    assert_eq!(sorted(server.take()), sorted(want));
+    assert_eq!(server.parked.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
