@@ -1,4 +1,46 @@
-#![doc = include_str!("../README.md")]
+//! Receive SmartComply and SmarterWX Sentinel webhooks safely: verify the
+//! signature over the raw body, parse a strongly typed event, and do each
+//! delivery's work once, however often the vendor retries.
+//!
+//! ```
+//! use utility_webhooks::smartcomply::{self, EventData, Verifier};
+//!
+//! // Built once at start-up and shared: `Verifier` is `Clone + Send + Sync`.
+//! let verifier = Verifier::new("whsec_k7Lm9PqRsTuVwXyZ")?;
+//!
+//! // What SmartComply sends (signed here by the crate, for the example).
+//! let body = br#"{"id":"evt_c4d5e6f7a8b90123","type":"test.failed","created_at":"2026-05-05T15:10:00Z",
+//!   "data":{"test_id":"bft_e5f6a7b8","assembly_id":"asm_d4c3b2a1","tester_id":"tst_7e8f9a0b",
+//!           "result":"fail","test_date":"2026-05-05","failure_reason":"First check valve failed to hold"}}"#;
+//! let now = utility_webhooks::time::OffsetDateTime::now_utc();
+//! let header = smartcomply::sign("whsec_k7Lm9PqRsTuVwXyZ", now, body);
+//!
+//! let event = verifier.verify_and_parse(&header, body)?;
+//! assert_eq!(event.event_type(), "test.failed");
+//! let EventData::TestFailed(test) = &event.data else { unreachable!() };
+//! assert_eq!(test.assembly_id, "asm_d4c3b2a1");
+//!
+//! // Forged or changed on the way: refused before any JSON is read.
+//! let err = verifier.verify_and_parse(&header, b"{}").unwrap_err();
+//! assert_eq!(err.http_status(), 401);
+//! # Ok::<(), utility_webhooks::Error>(())
+//! ```
+//!
+//! - [`smartcomply`]: the [`Verifier`](smartcomply::Verifier) for
+//!   `x-smartcomply-signature`, and [`Event`](smartcomply::Event) with one
+//!   typed struct per event type.
+//! - [`smarterwx`]: the [`Verifier`](smarterwx::Verifier) for
+//!   `X-SWX-Signature`, and batches of
+//!   [`Notification`](smarterwx::Notification)s, read one by one with
+//!   [`verify_and_parse_each`](smarterwx::Verifier::verify_and_parse_each).
+//! - [`idempotency`]: claims with leases, so that each delivery's work is
+//!   done once and no `2xx` is answered for work that did not happen, in
+//!   memory or on Redis (feature `redis`).
+//! - [`Error`]: one error type; its [`http_status`](Error::http_status)
+//!   is the answer to give.
+//!
+//! The crate's README has recipes for axum, actix-web and hyper, and what
+//! to answer when.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -15,6 +57,18 @@ pub mod smartcomply;
 pub mod smarterwx;
 
 pub use error::{Category, Error, PayloadError};
+
+/// The `serde_json` this crate uses: its `Value` holds unknown events'
+/// raw data.
+pub use serde_json;
+/// The `time` this crate uses: its `Date` and `OffsetDateTime` are the
+/// events' dates and instants.
+pub use time;
+
+/// The README's code, compiled as doctests (it needs the `http` feature).
+#[cfg(all(doctest, feature = "http"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Checks run by the fuzz targets in `fuzz/`; compiled only by `cargo fuzz`
 /// (which sets `--cfg fuzzing`), never part of the API.

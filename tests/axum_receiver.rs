@@ -311,7 +311,10 @@ async fn a_smartcomply_event_the_model_cannot_read_is_parked_and_acknowledged() 
         .smartcomply(SMARTCOMPLY_SECRET, now(), body.as_bytes())
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(server.take(), [Delivery::Duplicate("evt_unreadable_1".into())]);
+    assert_eq!(
+        server.take(),
+        [Delivery::Duplicate("evt_unreadable_1".into())]
+    );
     assert_eq!(server.parked.lock().unwrap().len(), 1);
     // Forged, it is still refused.
     let status = server
@@ -328,7 +331,11 @@ async fn a_batch_with_one_unreadable_notification_processes_two_and_parks_one() 
     assert_eq!(notifications.len(), 3);
     // Make the middle notification's `message.id` a string.
     let middle = serde_json::to_string(&notifications[1]).unwrap();
-    let bad = middle.replacen(r#""message":{"id":"#, r#""message":{"id":"not a number","was":"#, 1);
+    let bad = middle.replacen(
+        r#""message":{"id":"#,
+        r#""message":{"id":"not a number","was":"#,
+        1,
+    );
     assert_ne!(bad, middle);
     let body = format!(
         "[{},\n  {bad},\n{}]",
