@@ -114,6 +114,7 @@ impl Error {
     /// assert_eq!(Error::MissingSignature.status_code(), StatusCode::UNAUTHORIZED);
     /// ```
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn status_code(&self) -> http::StatusCode {
         match self {
             Error::Payload(_) => http::StatusCode::BAD_REQUEST,

@@ -102,6 +102,7 @@ return 0
 /// # }
 /// ```
 #[derive(Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub struct RedisStore {
     connection: ConnectionManager,
     scripts: Arc<Scripts>,

@@ -182,6 +182,7 @@ impl Verifier {
     /// # }
     /// ```
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_headers(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<(), Error> {
         self.verify(crate::headers::signature(headers, SIGNATURE_HEADER)?, body)
     }
@@ -190,6 +191,7 @@ impl Verifier {
     ///
     /// Requires the `http` feature.
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_and_parse_headers(
         &self,
         headers: &http::HeaderMap,

@@ -244,6 +244,7 @@ impl Verifier {
     /// # }
     /// ```
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_headers(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<(), Error> {
         self.verify(crate::headers::signature(headers, SIGNATURE_HEADER)?, body)
     }
@@ -252,6 +253,7 @@ impl Verifier {
     ///
     /// Requires the `http` feature.
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_and_parse_headers(
         &self,
         headers: &http::HeaderMap,
@@ -267,6 +269,7 @@ impl Verifier {
     ///
     /// Requires the `http` feature.
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_and_parse_each_headers(
         &self,
         headers: &http::HeaderMap,
