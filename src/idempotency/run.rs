@@ -185,6 +185,19 @@ mod tests {
     const DAY: Duration = Duration::from_secs(24 * 3600);
     const LEASE: Duration = Duration::from_secs(10);
 
+    /// Compiles only if `run`'s future is `Send` for any store, as a
+    /// handler on a multi-threaded runtime needs.
+    #[allow(dead_code)]
+    fn generic_handlers_are_send<S: Store>(store: &S) -> impl Future<Output = u16> + Send + '_ {
+        async move {
+            let work = |lease: Lease| async move { Ok::<_, String>(lease.token().len()) };
+            match run(store, "smartcomply:evt_1", LEASE, work).await {
+                Ok(outcome) => outcome.status(),
+                Err(_) => 503,
+            }
+        }
+    }
+
     #[test]
     fn done_then_completed_without_running_again() {
         let store = MemoryStore::new(10, DAY);
