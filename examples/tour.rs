@@ -129,7 +129,7 @@ fn describe_message(message: &Message) -> String {
     match message.referral() {
         Some(r) => {
             let e = &r.enquiry;
-            let codes: Vec<&str> = e.activity_codes().collect();
+            let codes: Vec<String> = e.activities().map(|a| a.as_str().to_owned()).collect();
             format!(
                 "referral {} ({}) job {} for {}: {} at {} {} {}, digging {}..{}",
                 r.id,

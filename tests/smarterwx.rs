@@ -54,7 +54,9 @@ fn referral_create_is_the_vendor_example() {
     assert!(!e.is_planning_job);
     assert_eq!(e.activity_types, ["MANUAL_EXCAVATION, HORIZ_BORING"]);
     assert_eq!(
-        e.activity_codes().collect::<Vec<_>>(),
+        e.activities()
+            .map(|a| a.as_str().to_owned())
+            .collect::<Vec<_>>(),
         ["MANUAL_EXCAVATION", "HORIZ_BORING"]
     );
     assert_eq!(
@@ -100,7 +102,7 @@ fn referral_update_carries_the_2021_and_2023_fields() {
     let all = batch("referral_update");
     let n = &all[0];
     assert_eq!(n.uuid.as_str(), "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93");
-    assert_eq!(n.message.kind(), EventType::ReferralUpdate);
+    assert_eq!(n.message.event_type_enum(), EventType::ReferralUpdate);
     assert_eq!(n.timestamp, datetime!(2020-11-29 09:15:42 UTC));
     let Message::ReferralUpdate(r) = &n.message else {
         panic!()
@@ -154,7 +156,9 @@ fn string_postcode_keeps_its_zero() {
     assert_eq!(e.user.phone_number.as_deref(), Some("0412345678"));
     assert_eq!(e.user.address.as_ref().unwrap().postcode, "0800");
     assert_eq!(
-        e.activity_codes().collect::<Vec<_>>(),
+        e.activities()
+            .map(|a| a.as_str().to_owned())
+            .collect::<Vec<_>>(),
         ["VACUUM_EXCAVATION", "CONVEYANCING"]
     );
     assert_eq!(e.authority_name, "Power and Water Corporation");

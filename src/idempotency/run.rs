@@ -186,8 +186,9 @@ mod tests {
     const LEASE: Duration = Duration::from_secs(10);
 
     /// Compiles only if `run`'s future is `Send` for any store, as a
-    /// handler on a multi-threaded runtime needs.
-    #[allow(dead_code)]
+    /// handler on a multi-threaded runtime needs (an `async fn` would not
+    /// state the `Send`).
+    #[allow(dead_code, clippy::manual_async_fn)]
     fn generic_handlers_are_send<S: Store>(store: &S) -> impl Future<Output = u16> + Send + '_ {
         async move {
             let work = |lease: Lease| async move { Ok::<_, String>(lease.token().len()) };

@@ -295,7 +295,10 @@ mod tests {
             panic!("{event:?}")
         };
         assert_eq!(u.data, json!({"reading": 12.5, "tags": ["a"]}));
-        assert_eq!(event.data.kind(), EventType::Unknown("meter.read".into()));
+        assert_eq!(
+            event.data.event_type_enum(),
+            EventType::Unknown("meter.read".into())
+        );
         let again: serde_json::Value = serde_json::to_value(&event).unwrap();
         assert_eq!(again, raw);
     }

@@ -23,7 +23,7 @@
 //! - also answer a plain `GET` on the same endpoint (a reachability check).
 //!
 //! ```
-//! use utility_webhooks::smarterwx::{self, Message, Verifier};
+//! use utility_webhooks::smarterwx::{self, ActivityCode, Message, Verifier};
 //!
 //! # fn main() -> Result<(), utility_webhooks::Error> {
 //! let body = br#"[{"uuid":"fd07b9f3-dd85-4615-a1e8-8fced35ef2e5","event":"referral:create",
@@ -58,8 +58,8 @@
 //!         Message::ReferralCreate(referral) => {
 //!             let enquiry = &referral.enquiry;
 //!             assert_eq!(enquiry.address.postcode, "0800");
-//!             let codes: Vec<&str> = enquiry.activity_codes().collect();
-//!             assert_eq!(codes, ["MANUAL_EXCAVATION", "HORIZ_BORING"]);
+//!             let codes: Vec<ActivityCode> = enquiry.activities().collect();
+//!             assert_eq!(codes, [ActivityCode::ManualExcavation, ActivityCode::HorizBoring]);
 //!         }
 //!         Message::ReferralUpdate(_) => {}
 //!         other => println!("ignoring {}", other.event_type()),

@@ -554,7 +554,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            e.activity_codes().collect::<Vec<_>>(),
+            e.activities()
+                .map(|a| a.as_str().to_owned())
+                .collect::<Vec<_>>(),
             ["VACUUM_EXCAVATION", "X_RAY"]
         );
         assert_eq!(
@@ -606,7 +608,7 @@ mod tests {
         let n = &batch[0];
         assert_eq!(n.event_type(), "enquiry:create");
         assert_eq!(
-            n.message.kind(),
+            n.message.event_type_enum(),
             EventType::Unknown("enquiry:create".into())
         );
         assert_eq!(n.message.referral(), None);

@@ -169,21 +169,19 @@ pub struct Enquiry {
 }
 
 impl Enquiry {
-    /// Every activity code in [`Enquiry::activity_types`], each entry split
-    /// on `,` and trimmed, empty pieces skipped: `["MANUAL_EXCAVATION,
-    /// HORIZ_BORING"]` yields `"MANUAL_EXCAVATION"` and `"HORIZ_BORING"`.
-    pub fn activity_codes(&self) -> impl Iterator<Item = &str> {
+    /// Every activity code in [`Enquiry::activity_types`], typed: each entry
+    /// split on `,` and trimmed, empty pieces skipped, so
+    /// `["MANUAL_EXCAVATION, HORIZ_BORING"]` yields
+    /// [`ActivityCode::ManualExcavation`] and [`ActivityCode::HorizBoring`].
+    /// Unknown codes are kept in [`ActivityCode::Unknown`]; `as_str()` gives
+    /// each code's text.
+    pub fn activities(&self) -> impl Iterator<Item = ActivityCode> {
         self.activity_types
             .iter()
             .flat_map(|entry| entry.split(','))
             .map(str::trim)
             .filter(|code| !code.is_empty())
-    }
-
-    /// [`Enquiry::activity_codes`] as [`ActivityCode`]s (unknown codes kept
-    /// in [`ActivityCode::Unknown`]).
-    pub fn activities(&self) -> impl Iterator<Item = ActivityCode> {
-        self.activity_codes().map(ActivityCode::from)
+            .map(ActivityCode::from)
     }
 }
 

@@ -14,9 +14,10 @@ macro_rules! id_newtype {
         pub struct $name($crate::wire::IdText);
 
         impl $name {
-            /// Wrap a wire value.
-            pub fn new(id: impl Into<String>) -> Self {
-                Self(id.into().into())
+            /// An ID with this wire value (to build events in tests, or
+            /// to look one up).
+            pub fn new(id: impl AsRef<str>) -> Self {
+                Self(id.as_ref().into())
             }
 
             /// The exact wire value.
@@ -48,18 +49,6 @@ macro_rules! id_newtype {
             }
         }
 
-        impl From<String> for $name {
-            fn from(id: String) -> Self {
-                Self(id.into())
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(id: &str) -> Self {
-                Self(id.into())
-            }
-        }
-
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.as_str() == other
@@ -86,7 +75,7 @@ macro_rules! open_enum {
         $(#[$meta])*
         ///
         /// Unknown wire values are kept in `Unknown`; build values with
-        /// `From<&str>` (or `parse`) so that a known value never lands there.
+        /// `From<&str>` so that a known value never lands there.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
@@ -96,7 +85,9 @@ macro_rules! open_enum {
         }
 
         impl $name {
-            /// Every known wire value, in declaration order.
+            /// Every known wire value, in declaration order (for the
+            /// crate's tests; not part of the API).
+            #[doc(hidden)]
             pub const KNOWN: &'static [&'static str] = &[$($wire),+];
 
             /// The exact wire value.
@@ -129,13 +120,6 @@ macro_rules! open_enum {
         impl From<String> for $name {
             fn from(wire: String) -> Self {
                 Self::known(&wire).unwrap_or(Self::Unknown(wire))
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = std::convert::Infallible;
-            fn from_str(wire: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(wire))
             }
         }
 
@@ -200,15 +184,16 @@ macro_rules! tagged_union {
         impl $name {
             /// The wire tag: the type for known payloads, the sent string for
             /// unknown ones.
-            pub fn tag(&self) -> &str {
+            pub(crate) fn tag(&self) -> &str {
                 match self {
                     $( Self::$variant(_) => $wire, )+
                     Self::Unknown(unknown) => $crate::wire::Unknown::tag(unknown),
                 }
             }
 
-            /// The tag as an enum.
-            pub fn kind(&self) -> $tag {
+            /// The wire tag as an enum, to match on (`event_type()` gives
+            /// it as text).
+            pub fn event_type_enum(&self) -> $tag {
                 match self {
                     $( Self::$variant(_) => $tag::$variant, )+
                     Self::Unknown(unknown) => $tag::Unknown($crate::wire::Unknown::tag(unknown).to_owned()),
