@@ -943,11 +943,13 @@ mod tests {
     use super::*;
     use crate::wire::assert_agrees;
 
-    /// The fast reader takes `body` and agrees with `serde_json`.
+    /// The fast reader takes `body` and agrees with `serde_json`. (When
+    /// `serde_json` keeps floats as text, the reader leaves the floats of
+    /// a `Value` to it: then only agreement is checked.)
     #[track_caller]
     fn fast(body: &[u8]) {
         assert!(
-            assert_agrees::<Value>(body),
+            assert_agrees::<Value>(body) || crate::wire::numbers_as_text(),
             "gave up on {:?}",
             String::from_utf8_lossy(body)
         );

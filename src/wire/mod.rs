@@ -309,7 +309,9 @@ pub(crate) fn assert_agrees<T: DeserializeOwned + fmt::Debug>(body: &[u8]) -> bo
 
 /// Check every fixture under `fixtures/<dir>`, as shipped and as
 /// `rewrite` writes it back: each takes the fast reader, which agrees with
-/// `serde_json`. Returns how many fixtures there were.
+/// `serde_json`. (When `serde_json` keeps floats as text, the reader
+/// leaves raw floats to it: then only agreement is checked.) Returns how
+/// many fixtures there were.
 #[cfg(test)]
 pub(crate) fn fixtures_take_the_fast_reader<T: DeserializeOwned + fmt::Debug>(
     dir: &str,
@@ -322,7 +324,8 @@ pub(crate) fn fixtures_take_the_fast_reader<T: DeserializeOwned + fmt::Debug>(
         let written = rewrite(&body);
         for body in [body, written] {
             let shown = String::from_utf8_lossy(&body);
-            assert!(assert_agrees::<T>(&body), "gave up on {shown}");
+            let took = assert_agrees::<T>(&body);
+            assert!(took || numbers_as_text(), "gave up on {shown}");
         }
         seen += 1;
     }
