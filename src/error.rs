@@ -27,7 +27,7 @@ pub enum Error {
     #[error("webhook signature header is missing or empty")]
     MissingSignature,
     /// The signature header cannot be read: a part is missing, a timestamp is
-    /// not a whole number, or a signature is not 64 hex digits.
+    /// not a whole number, or no signature in it is 64 hex digits.
     #[error("webhook signature header is malformed")]
     MalformedSignature,
     /// The header is well formed, but no signature in it matches any secret.

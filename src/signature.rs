@@ -6,6 +6,7 @@
 //! [`Keys::matches`] whether any candidate matches any secret.
 
 use std::fmt;
+use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -26,23 +27,46 @@ type HmacSha256 = Hmac<Sha256>;
 /// The HMAC key schedule (hashing the padded key into an inner and an outer
 /// state) runs once per secret when the verifier is built; every message
 /// then starts from a clone of that state.
+///
+/// The keyed states live in one shared allocation: cloning a verifier
+/// copies a pointer, not the key material. With the `zeroize` features of
+/// `hmac` and `sha2`, each state is wiped when it is dropped, that is when
+/// the last clone of the verifier goes.
 #[derive(Clone)]
 pub(crate) struct Keys {
-    keyed: Vec<HmacSha256>,
+    keyed: Arc<[HmacSha256]>,
 }
 
 impl Keys {
     /// Keys for one secret; an empty secret is refused.
     pub(crate) fn new(secret: &[u8]) -> Result<Self, Error> {
         Ok(Keys {
-            keyed: vec![keyed(secret)?],
+            keyed: Arc::from([keyed(secret)?]),
         })
     }
 
     /// Accept one more secret (rotation).
+    ///
+    /// The states are cloned into a new shared allocation of the right size,
+    /// not pushed onto a growing buffer (which would free its old buffer
+    /// without dropping, so without wiping, the states in it). The old
+    /// states are dropped, and so wiped, here unless a clone of the verifier
+    /// still holds them.
     pub(crate) fn add(&mut self, secret: &[u8]) -> Result<(), Error> {
-        self.keyed.push(keyed(secret)?);
+        let added = keyed(secret)?;
+        self.keyed = self
+            .keyed
+            .iter()
+            .cloned()
+            .chain(std::iter::once(added))
+            .collect();
         Ok(())
+    }
+
+    /// Whether `self` and `other` share their keyed states.
+    #[cfg(test)]
+    pub(crate) fn shares_states_with(&self, other: &Keys) -> bool {
+        Arc::ptr_eq(&self.keyed, &other.keyed)
     }
 
     /// Whether any of `candidates` equals the HMAC of the concatenated
@@ -54,7 +78,7 @@ impl Keys {
     /// bytes of a wrong candidate were right.
     pub(crate) fn matches(&self, message: &[&[u8]], candidates: &Tags) -> bool {
         let mut found = Choice::from(0);
-        for key in &self.keyed {
+        for key in self.keyed.iter() {
             let tag = tag_of(key.clone(), message);
             for candidate in candidates.iter() {
                 found |= equal(&tag, candidate);
@@ -283,6 +307,37 @@ mod tests {
                 assert_eq!(decode_tag(&digits), want, "{byte:#04x} at {position}");
             }
         }
+    }
+
+    #[test]
+    fn clones_share_the_keyed_states() {
+        let keys = Keys::new(KEY).unwrap();
+        let copy = keys.clone();
+        assert!(copy.shares_states_with(&keys));
+        assert_eq!(Arc::strong_count(&keys.keyed), 2);
+        // Adding a secret to one clone leaves the other as it was.
+        let mut rotated = copy.clone();
+        rotated.add(b"other").unwrap();
+        assert!(!rotated.shares_states_with(&keys));
+        assert!(copy.shares_states_with(&keys));
+        assert_eq!(rotated.keyed.len(), 2);
+        assert_eq!(keys.keyed.len(), 1);
+        let good = decode_tag(EXPECTED.as_bytes()).unwrap();
+        assert!(rotated.matches(&[DATA], &good.into()));
+        assert!(keys.matches(&[DATA], &good.into()));
+    }
+
+    #[test]
+    fn keyed_states_are_wiped_on_drop() {
+        // A compile-time check. `Hmac` itself carries no marker, but what it
+        // holds does once the `zeroize` features are on: its inner and
+        // outer SHA-256 states and its block buffer wipe themselves when
+        // dropped.
+        use hmac::digest::block_api::Buffer;
+        use hmac::digest::zeroize::ZeroizeOnDrop;
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<<Sha256 as hmac::EagerHash>::Core>();
+        wiped_on_drop::<Buffer<hmac::block_api::HmacCore<Sha256>>>();
     }
 
     #[test]

@@ -4,6 +4,10 @@
 
 mod common;
 
+use common::differential::{
+    Vendor, agreement, any_fixture, escape, json_value, key_text, number_text, value_pointers,
+    with_raw_key, with_raw_value,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -136,23 +140,6 @@ fn smarterwx_fixtures() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The fixtures of both vendors, each with the parser it is for.
-fn all_fixtures() -> Vec<(Vendor, Vec<u8>)> {
-    let sc = smartcomply_fixtures()
-        .into_iter()
-        .map(|b| (Vendor::SmartComply, b));
-    let swx = smarterwx_fixtures()
-        .into_iter()
-        .map(|b| (Vendor::SmarterWx, b));
-    sc.chain(swx).collect()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Vendor {
-    SmartComply,
-    SmarterWx,
-}
-
 /// What a body parses to, for either vendor, as one comparable value.
 #[derive(Debug, PartialEq)]
 enum Parsed {
@@ -200,46 +187,6 @@ fn parse_checked(vendor: Vendor, body: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Arbitrary JSON: scalars (with date-like strings, which reach the date
-/// and time parsers), arrays and objects, a few levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from), // non-finite ones become null
-        ".{0,12}".prop_map(Value::String),
-        "[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
-            .prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
-/// JSON pointers to every value in `v` (the root included).
-fn value_pointers(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                value_pointers(child, format!("{at}/{}", escape(k)), out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                value_pointers(child, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-    out.push(at);
-}
-
 /// JSON pointers to every object in `v` whose unknown keys the model
 /// ignores: not `geometry` nor the `message` of an unknown SmarterWX event,
 /// which are kept as raw JSON.
@@ -265,10 +212,6 @@ fn typed_objects(v: &Value, at: String, out: &mut Vec<String>) {
         }
         _ => {}
     }
-}
-
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// One edit of a body's bytes.
@@ -319,10 +262,6 @@ fn apply(body: &mut Vec<u8>, edits: &[Edit]) {
             }
         }
     }
-}
-
-fn any_fixture() -> impl Strategy<Value = (Vendor, Vec<u8>)> {
-    prop::sample::select(all_fixtures())
 }
 
 proptest! {
@@ -631,6 +570,90 @@ proptest! {
                 prop_assert_eq!(event.raw_data(), value["data"].to_string());
             }
             Err(other) => prop_assert!(false, "{other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Differential: the crate's parsers (fast reader, then `serde_json` behind a
+// wrapper) against plain `serde_json::from_slice` into the same types. Both
+// accept or both refuse; where both accept, the values are equal.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn parsers_agree_with_serde_json_on_edited_fixtures(
+        (vendor, mut body) in any_fixture(),
+        edits in edits(),
+    ) {
+        apply(&mut body, &edits);
+        agreement(vendor, &body).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn parsers_agree_with_serde_json_on_replaced_values(
+        (vendor, body) in any_fixture(),
+        at in any::<prop::sample::Index>(),
+        replacement in json_value(),
+    ) {
+        let mut value: Value = serde_json::from_slice(&body).unwrap();
+        let mut pointers = Vec::new();
+        value_pointers(&value, String::new(), &mut pointers);
+        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        agreement(vendor, &serde_json::to_vec(&value).unwrap()).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn parsers_agree_with_serde_json_on_any_key(
+        (vendor, body) in any_fixture(),
+        at in any::<usize>(),
+        key in key_text(),
+        value in json_value(),
+    ) {
+        let body = with_raw_key(&body, at, &key, value);
+        agreement(vendor, &body).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn parsers_agree_with_serde_json_on_any_number_text(
+        (vendor, body) in any_fixture(),
+        at in any::<usize>(),
+        number in number_text(),
+    ) {
+        let body = with_raw_value(&body, at, number.as_bytes());
+        agreement(vendor, &body).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// Keys that `serde_json` refuses in any object, a struct's included: the
+/// crate refuses them too, wherever they sit.
+#[test]
+fn keys_serde_json_refuses_are_refused() {
+    let keys: [&[u8]; 7] = [
+        b"x\x01",
+        b"\x1f",
+        b"\\ud800",
+        b"\\udc00",
+        b"k\\ud800\\u0041",
+        b"\xff",
+        b"\xed\xa0\x80",
+    ];
+    let fixtures = common::differential::all_fixtures();
+    for (vendor, body) in &fixtures {
+        let mut objects = Vec::new();
+        let tree: Value = serde_json::from_slice(body).unwrap();
+        common::differential::object_pointers(&tree, String::new(), &mut objects);
+        for at in 0..objects.len() {
+            for key in keys {
+                let body = with_raw_key(body, at, key, Value::from(1));
+                let shown = String::from_utf8_lossy(&body).into_owned();
+                assert_eq!(agreement(*vendor, &body), Ok(false), "{shown}");
+                assert!(
+                    matches!(vendor.parse(&body), Err(Error::Payload(e)) if e.category() == utility_webhooks::Category::Syntax),
+                    "{shown}"
+                );
+            }
         }
     }
 }

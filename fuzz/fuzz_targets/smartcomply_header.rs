@@ -25,7 +25,7 @@ static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| Verifier::new(SECRET).unw
 
 /// What the header format says about `header`, read independently of the
 /// crate: `None` when missing, `Some(false)` when malformed, `Some(true)`
-/// when well formed.
+/// when well formed (one `t` and at least one readable `v1`).
 fn expected_form(header: &[u8]) -> Option<bool> {
     let raw = header.trim_ascii();
     if raw.is_empty() {
@@ -52,11 +52,11 @@ fn expected_form(header: &[u8]) -> Option<bool> {
                 }
                 t += 1;
             }
+            // An unreadable `v1` (not 64 hex digits) is skipped.
             b"v1" => {
-                if value.len() != 64 || !value.iter().all(u8::is_ascii_hexdigit) {
-                    return Some(false);
+                if value.len() == 64 && value.iter().all(u8::is_ascii_hexdigit) {
+                    v1 += 1;
                 }
-                v1 += 1;
             }
             _ => {}
         }

@@ -249,12 +249,15 @@ struct Header<'a> {
 
 impl<'a> Header<'a> {
     /// Read the comma-separated `key=value` parts in one pass: exactly one
-    /// `t`, at least one `v1` (each 64 hex digits), other keys ignored,
-    /// white space around parts, keys and values ignored, empty parts
-    /// skipped, a part without `=` refused.
+    /// `t`, at least one readable `v1`, other keys ignored, white space
+    /// around parts, keys and values ignored, empty parts skipped, a part
+    /// without `=` refused.
     ///
-    /// A `v1` value is decoded where it starts, so its 64 digits are read
-    /// once, not also searched for the next comma.
+    /// A `v1` is readable when its value is 64 hex digits. An unreadable
+    /// one (another length, not hex: a truncated entry or another scheme's
+    /// value sent during a rotation) is skipped, as Stripe's libraries do:
+    /// the header passes when any readable `v1` matches, and only a header
+    /// with no readable `v1` at all is [`Error::MalformedSignature`].
     fn parse(header: &'a [u8]) -> Result<Self, Error> {
         let raw = header.trim_ascii();
         if raw.is_empty() {
@@ -283,32 +286,24 @@ impl<'a> Header<'a> {
                     _ => None,
                 })
                 .ok_or(Error::MalformedSignature)?;
-            rest = match key {
+            let end = value.iter().position(|&b| b == b',').unwrap_or(value.len());
+            let text = value[..end].trim_ascii_end();
+            match key {
                 b"v1" => {
-                    let (digits, after) = value
-                        .split_at_checked(2 * signature::TAG_LEN)
-                        .ok_or(Error::MalformedSignature)?;
-                    signatures
-                        .push(signature::decode_tag(digits).ok_or(Error::MalformedSignature)?);
-                    let after = after.trim_ascii_start();
-                    match after.first() {
-                        None | Some(b',') => after,
-                        Some(_) => return Err(Error::MalformedSignature),
+                    if let Some(tag) = signature::decode_tag(text) {
+                        signatures.push(tag);
                     }
                 }
-                _ => {
-                    let end = value.iter().position(|&b| b == b',').unwrap_or(value.len());
-                    if key == b"t" {
-                        let text = value[..end].trim_ascii_end();
-                        if timestamp.is_some() {
-                            return Err(Error::MalformedSignature);
-                        }
-                        let seconds = parse_unix(text).ok_or(Error::MalformedSignature)?;
-                        timestamp = Some((text, seconds));
+                b"t" => {
+                    if timestamp.is_some() {
+                        return Err(Error::MalformedSignature);
                     }
-                    &value[end..]
+                    let seconds = parse_unix(text).ok_or(Error::MalformedSignature)?;
+                    timestamp = Some((text, seconds));
                 }
-            };
+                _ => {}
+            }
+            rest = &value[end..];
         }
         match timestamp {
             Some((timestamp_text, timestamp)) if !signatures.is_empty() => Ok(Header {
@@ -432,8 +427,73 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_readable_signature_beside_an_unreadable_one() {
+        let sig = sign(SECRET, NOW, b"x");
+        let good = sig.split_once(",v1=").unwrap().1;
+        let wrong = "0".repeat(64);
+        let t = "t=1777989600";
+        let check = |h: String| verifier().verify_at(h, b"x", NOW);
+        // Any readable `v1` that matches passes, whatever sits beside it.
+        for unreadable in [
+            &good[..63],
+            &good[..62],
+            "",
+            "zz",
+            &format!("{good}00"),
+            &format!("g{}", &good[1..]),
+            &format!("{} {}", &good[..32], &good[32..]),
+            &format!("{good}x"),
+            "=abc",
+        ] {
+            for h in [
+                format!("{t},v1={good},v1={unreadable}"),
+                format!("{t},v1={unreadable},v1={good}"),
+                format!("v1={unreadable} , {t} , v1 = {good} "),
+            ] {
+                assert!(check(h.clone()).is_ok(), "{h:?}");
+            }
+            // Readable entries that do not match: a mismatch.
+            let h = format!("{t},v1={unreadable},v1={wrong}");
+            assert!(
+                matches!(check(h.clone()), Err(Error::SignatureMismatch)),
+                "{h:?}"
+            );
+            // No readable entry at all: malformed.
+            for h in [
+                format!("{t},v1={unreadable}"),
+                format!("{t},v1={unreadable},v1={}", &good[1..]),
+            ] {
+                assert!(
+                    matches!(check(h.clone()), Err(Error::MalformedSignature)),
+                    "{h:?}"
+                );
+            }
+        }
+        // Every other refusal stays, even beside a good `v1`.
+        for (h, want) in [
+            (format!("v1={good},v1=zz"), "MalformedSignature"),
+            (format!("{t},{t},v1={good},v1=zz"), "MalformedSignature"),
+            (format!("{t},v1={good},v1=zz,junk"), "MalformedSignature"),
+            (format!("t=x,v1={good},v1=zz"), "MalformedSignature"),
+        ] {
+            let got = check(h.clone()).unwrap_err();
+            assert_eq!(format!("{got:?}"), want, "{h:?}");
+        }
+        let at = |t: i64| {
+            let v1 =
+                signature::sign_hex(SECRET.as_bytes(), &[t.to_string().as_bytes(), b".", b"x"]);
+            verifier().verify_at(format!("t={t},v1=zz,v1={v1}"), b"x", NOW)
+        };
+        let now = NOW.unix_timestamp();
+        assert!(at(now).is_ok());
+        assert!(matches!(at(now + 301), Err(Error::TimestampInFuture)));
+        assert!(matches!(at(now - 301), Err(Error::TimestampTooOld)));
+    }
+
     /// The header rules written the plain way: split on commas, then on
-    /// the first `=`, trim everything. The one-pass reader must agree.
+    /// the first `=`, trim everything, skip a `v1` that is not 64 hex
+    /// digits. The one-pass reader must agree.
     fn reference_header(header: &[u8]) -> Result<(Vec<u8>, i64, Vec<Tag>), Error> {
         let raw = header.trim_ascii();
         if raw.is_empty() {
@@ -459,9 +519,11 @@ mod tests {
                 }
                 b"t" => return Err(Error::MalformedSignature),
                 b"v1" => {
+                    // An unreadable entry is skipped; a readable one counts.
                     let mut tag = [0u8; signature::TAG_LEN];
-                    hex::decode_to_slice(value, &mut tag).map_err(|_| Error::MalformedSignature)?;
-                    tags.push(tag);
+                    if hex::decode_to_slice(value, &mut tag).is_ok() {
+                        tags.push(tag);
+                    }
                 }
                 _ => {}
             }
@@ -575,5 +637,14 @@ mod tests {
     fn verifier_is_shareable() {
         fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
         assert_shareable::<Verifier>();
+    }
+
+    #[test]
+    fn clones_share_the_keyed_states() {
+        let v = verifier().with_secret("whsec_second").unwrap();
+        let copy = v.clone().with_tolerance(Duration::from_secs(1));
+        assert!(copy.keys.shares_states_with(&v.keys));
+        copy.verify_at(sign("whsec_second", NOW, b"b"), b"b", NOW)
+            .unwrap();
     }
 }

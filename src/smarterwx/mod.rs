@@ -130,6 +130,13 @@ impl Verifier {
     /// An empty header is [`Error::MissingSignature`]; any other form is
     /// [`Error::MalformedSignature`]; a signature that matches no secret is
     /// [`Error::SignatureMismatch`]. There is no timestamp to check.
+    ///
+    /// The header holds exactly one signature. SmarterWX documents a single
+    /// `sha256=` value and no list syntax, so unlike SmartComply's `v1`
+    /// entries there is never a readable signature to keep beside an
+    /// unreadable one: a comma-separated list is malformed as a whole.
+    /// Rotation is done on the receiving side, with
+    /// [`Verifier::with_secret`].
     pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), Error> {
         let tag = read_header(header.as_ref())?;
         if self.keys.matches(&[body], &tag.into()) {
@@ -395,6 +402,16 @@ mod tests {
                 format!("sha256={hex},sha256={hex}").into(),
                 "MalformedSignature",
             ),
+            // One signature only: a readable one beside an unreadable one
+            // is no list this header can hold.
+            (
+                format!("sha256={hex},sha256=zz").into(),
+                "MalformedSignature",
+            ),
+            (
+                format!("sha256=zz,sha256={hex}").into(),
+                "MalformedSignature",
+            ),
             (format!("sha256 = {hex}").into(), "MalformedSignature"),
             (format!("sha256= {hex}").into(), "MalformedSignature"),
             (format!("sha-256={hex}").into(), "MalformedSignature"),
@@ -446,6 +463,14 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains(&expected[7..]));
         assert!(!format!("{err:?}").contains(&expected[7..]));
+    }
+
+    #[test]
+    fn clones_share_the_keyed_states() {
+        let v = verifier().with_secret("second").unwrap();
+        let copy = v.clone();
+        assert!(copy.keys.shares_states_with(&v.keys));
+        copy.verify(sign("second", BODY), BODY).unwrap();
     }
 
     #[test]

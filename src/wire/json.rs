@@ -331,7 +331,15 @@ impl<'de> Reader<'de> {
     /// does: a whole number as `u64` (or `i64` when negative), anything
     /// with a fraction or exponent as `f64`. The numbers `serde_json` turns
     /// into floats for their size, `-0`, and floats out of range give up.
-    fn number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+    ///
+    /// `any` says the caller asked for any value (`deserialize_any`), not
+    /// for a number. There, when `serde_json` is built with its
+    /// `arbitrary_precision` feature (which any crate in the build can turn
+    /// on), it hands a float over as its text, not as an `f64`, so that a
+    /// raw `Value` keeps the number as written: the reader then gives up on
+    /// floats and `serde_json` decides. Whole numbers that fit go over as
+    /// `u64` / `i64` with the feature too.
+    fn number<V: Visitor<'de>>(&mut self, visitor: V, any: bool) -> Result<V::Value> {
         let start = self.pos;
         match self.scan_number()? {
             Number::Whole {
@@ -357,7 +365,7 @@ impl<'de> Reader<'de> {
                     .bytes()
                     .get(start..self.pos)
                     .ok_or_else(|| self.fail())?;
-                if text.len() > MAX_FLOAT_TEXT {
+                if text.len() > MAX_FLOAT_TEXT || (any && super::numbers_as_text()) {
                     return Err(self.fail());
                 }
                 let value = match short_decimal(text) {
@@ -518,7 +526,8 @@ impl<'de> Reader<'de> {
         self.text.get(range).ok_or_else(|| self.fail())
     }
 
-    /// The bytes of a string read whole from the body, unchecked.
+    /// The bytes of a string read whole from the body (valid UTF-8, as
+    /// the whole body is, but not checked again for a character boundary).
     #[inline]
     fn raw(&self, range: std::ops::Range<usize>) -> Result<&'de [u8]> {
         self.bytes().get(range).ok_or_else(|| self.fail())
@@ -625,7 +634,7 @@ macro_rules! numbers {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
                 match self.next_token()? {
-                    b'-' | b'0'..=b'9' => self.number(visitor),
+                    b'-' | b'0'..=b'9' => self.number(visitor, false),
                     _ => Err(self.fail()),
                 }
             }
@@ -641,7 +650,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
             b'{' => self.visit_object(visitor),
             b'[' => self.visit_array(visitor),
             b'"' => self.visit_text(visitor),
-            b'-' | b'0'..=b'9' => self.number(visitor),
+            b'-' | b'0'..=b'9' => self.number(visitor, true),
             b't' => {
                 self.literal(b"true")?;
                 visitor.visit_bool(true)
@@ -874,8 +883,11 @@ impl<'de> MapAccess<'de> for Items<'_, 'de> {
 }
 
 /// An object key, its opening quote consumed. Field names (identifiers)
-/// are handed over as bytes, unchecked for UTF-8: they are only compared
-/// with known ASCII names. Other keys are checked text.
+/// are handed over as bytes, to be compared with known names; they are
+/// checked as strictly as `serde_json` checks them all the same: the whole
+/// body is valid UTF-8 (checked once, in [`from_slice`]), and
+/// [`Reader::text`] gives up on raw control characters and lone surrogate
+/// escapes. Other keys are handed over as text.
 struct Key<'a, 'de> {
     reader: &'a mut Reader<'de>,
 }
@@ -931,11 +943,13 @@ mod tests {
     use super::*;
     use crate::wire::assert_agrees;
 
-    /// The fast reader takes `body` and agrees with `serde_json`.
+    /// The fast reader takes `body` and agrees with `serde_json`. (When
+    /// `serde_json` keeps floats as text, the reader leaves the floats of
+    /// a `Value` to it: then only agreement is checked.)
     #[track_caller]
     fn fast(body: &[u8]) {
         assert!(
-            assert_agrees::<Value>(body),
+            assert_agrees::<Value>(body) || crate::wire::numbers_as_text(),
             "gave up on {:?}",
             String::from_utf8_lossy(body)
         );
@@ -1172,6 +1186,32 @@ mod tests {
         }
         assert!(assert_agrees::<Named>("{\"café\":1}".as_bytes()));
         assert!(assert_agrees::<Named>(br#"{"caf\u00e9":1}"#));
+    }
+
+    #[test]
+    fn field_names_that_serde_json_refuses_give_up() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Named {
+            #[allow(dead_code)]
+            k: u8,
+        }
+        for key in [
+            b"\xff".as_slice(),
+            b"k\xc3",
+            b"\xed\xa0\x80",
+            b"\x01",
+            b"k\x1f",
+            b"\\ud800",
+            b"\\udc00",
+            b"k\\ud800\\u0041",
+        ] {
+            let mut body = b"{\"k\":1,\"".to_vec();
+            body.extend_from_slice(key);
+            body.extend_from_slice(b"\":2}");
+            let shown = String::from_utf8_lossy(&body).into_owned();
+            assert!(from_slice::<Named>(&body).is_err(), "took {shown:?}");
+            assert!(serde_json::from_slice::<Named>(&body).is_err(), "{shown:?}");
+        }
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! A `serde_json` deserializer wrapper for the bodies the fast reader
-//! (`json.rs`) gives up on, with two jobs.
+//! (`json.rs`) gives up on.
 //!
-//! - Same answers: struct field names are read as bytes
-//!   (`deserialize_bytes` instead of `deserialize_identifier`), which
-//!   `serde_json` hands over without a UTF-8 check, as the fast reader does.
-//!   Field names are compared with known ASCII names, so the check buys
-//!   nothing; string *values* are still checked.
+//! - Same answers as `serde_json`: every call is forwarded as made, so a
+//!   body this wrapper accepts is one `serde_json::from_slice` accepts, with
+//!   the same value. Field names in particular go through
+//!   `deserialize_identifier`, which checks them as strictly as any string
+//!   (no raw control characters, no lone surrogate escapes, valid UTF-8).
 //! - Error paths: with a [`Track`] observer the wrapper keeps the stack of
 //!   keys and indexes it is inside. When an error happens the stack is left
 //!   as it was, and that is the path (`data.exceedances[0].result_value`).
@@ -16,8 +16,8 @@ use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 
-/// Deserialize a `T` from all of `body` (trailing white space allowed),
-/// reading field names as bytes.
+/// Deserialize a `T` from all of `body` (trailing white space allowed), as
+/// `serde_json::from_slice` does.
 pub(crate) fn from_slice<T: de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = T::deserialize(Tracked {
@@ -130,7 +130,7 @@ impl Observer for &Track {
 }
 
 /// A deserializer that tells `track` where it is. With `key` set it is
-/// reading a map key: an identifier is read as bytes and its text noted.
+/// reading a map key, whose text is noted.
 struct Tracked<O, D> {
     inner: D,
     track: O,
@@ -204,22 +204,8 @@ impl<'de, O: Observer, D: Deserializer<'de>> Deserializer<'de> for Tracked<O, D>
         deserialize_map();
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier();
         deserialize_ignored_any();
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let visitor = TrackedVisitor {
-            inner: visitor,
-            track: self.track,
-            key: self.key,
-        };
-        if self.key {
-            // JSON keys are strings; serde_json reads them as bytes without
-            // a UTF-8 check, and field visitors match bytes.
-            self.inner.deserialize_bytes(visitor)
-        } else {
-            self.inner.deserialize_identifier(visitor)
-        }
     }
 
     fn is_human_readable(&self) -> bool {
@@ -457,22 +443,43 @@ mod tests {
     }
 
     #[test]
-    fn field_names_read_as_bytes_still_match_escaped_keys() {
+    fn field_names_match_escaped_keys() {
         let o: Outer =
             from_slice(br#"{"n\u0061me": "x", "items": [{"v\u0061lue": 1.5}]}"#).unwrap();
         assert_eq!(o.name, "x");
         assert_eq!(o.items[0].value, 1.5);
-        // A key that is not UTF-8 is not a known field: ignored like any
-        // unknown key. A value that is not UTF-8 is still an error.
-        let mut body = br#"{"name": "x", "items": [], "?": 1}"#.to_vec();
-        let at = body.iter().position(|&b| b == b'?').unwrap();
-        body[at] = 0xff;
-        assert_eq!(from_slice::<Outer>(&body).unwrap().name, "x");
+        assert!(from_slice::<Outer>(br#"{"name": "x", "items": []} x"#).is_err());
+    }
+
+    #[test]
+    fn field_names_are_checked_as_strictly_as_serde_json_checks_them() {
+        // Unknown keys (which a struct ignores) and known ones alike: a key
+        // that is no JSON string text is refused, as `serde_json` refuses it.
+        for key in [
+            b"\xff".as_slice(),
+            b"na\xc3me",
+            b"\xed\xa0\x80",
+            b"\x01",
+            b"tab\there",
+            b"\\ud800",
+            b"\\udc00x",
+            b"\\ud800\\u0041",
+        ] {
+            let mut body = br#"{"name": "x", "items": [], ""#.to_vec();
+            body.extend_from_slice(key);
+            body.extend_from_slice(br#"": 1}"#);
+            let shown = String::from_utf8_lossy(&body).into_owned();
+            let plain = serde_json::from_slice::<Outer>(&body);
+            assert!(plain.is_err(), "serde_json took {shown:?}");
+            let err = from_slice::<Outer>(&body).unwrap_err();
+            assert_eq!(err.to_string(), plain.unwrap_err().to_string(), "{shown:?}");
+            assert_eq!(err.classify(), serde_json::error::Category::Syntax);
+        }
+        // A value that is not UTF-8 was, and stays, an error.
         let mut body = br#"{"name": "?", "items": []}"#.to_vec();
         let at = body.iter().position(|&b| b == b'?').unwrap();
         body[at] = 0xff;
         assert!(from_slice::<Outer>(&body).is_err());
-        assert!(from_slice::<Outer>(br#"{"name": "x", "items": []} x"#).is_err());
     }
 
     #[test]

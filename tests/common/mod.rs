@@ -1,14 +1,21 @@
 //! Helpers shared by the integration tests: fixtures and signature vectors.
 #![allow(dead_code)]
 
+pub mod differential;
+
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use utility_webhooks::Error;
 
-/// The crate's `fixtures/` folder.
+/// The crate's `fixtures/` folder, found from the package that runs the
+/// test: the crate itself, or a check crate inside it.
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("fixtures"))
+        .find(|dir| dir.join("signatures").is_dir())
+        .expect("the crate's fixtures/ folder")
 }
 
 /// The bytes of `fixtures/<path>`.
