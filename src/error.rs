@@ -146,7 +146,10 @@ pub struct PayloadError {
     unreadable: Option<Box<UnreadableEvent>>,
 }
 
-/// The broad class of a [`PayloadError`], mirroring `serde_json`'s.
+/// The broad class of a [`PayloadError`], mirroring `serde_json`'s: it
+/// tells a truncated body ([`Category::Eof`]) from malformed JSON
+/// ([`Category::Syntax`]) and from valid JSON of another shape
+/// ([`Category::Data`]), for a receiver that sorts the bodies it refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Category {

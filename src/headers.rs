@@ -6,7 +6,7 @@
 
 use http::{HeaderMap, HeaderValue};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The one value of header `name` (case-insensitive, as every `HeaderMap`
 /// lookup is).

@@ -12,7 +12,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::Error;
+use crate::error::Error;
 
 /// Length of an HMAC-SHA256 tag in bytes.
 pub(crate) const TAG_LEN: usize = 32;

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::Error;
+use crate::error::Error;
 use crate::signature::{self, Keys, Tags};
 
 pub use backflow::{
@@ -263,9 +263,6 @@ impl<'a> Header<'a> {
         if raw.is_empty() {
             return Err(Error::MissingSignature);
         }
-        if let Some(header) = Self::as_sent(raw) {
-            return Ok(header);
-        }
         let mut timestamp = None;
         let mut signatures = Tags::default();
         let mut rest = raw;
@@ -313,23 +310,6 @@ impl<'a> Header<'a> {
             }),
             _ => Err(Error::MalformedSignature),
         }
-    }
-
-    /// The form SmartComply sends, `t=<seconds>,v1=<64 hex digits>` and
-    /// nothing else, read without searching; `None` for any other form,
-    /// which [`Header::parse`] then reads part by part (to the same result
-    /// for this form).
-    fn as_sent(raw: &'a [u8]) -> Option<Self> {
-        const V1: &[u8] = b",v1=";
-        let rest = raw.strip_prefix(b"t=")?;
-        let split = rest.len().checked_sub(V1.len() + 2 * signature::TAG_LEN)?;
-        let (timestamp_text, tail) = rest.split_at(split);
-        let tag = signature::decode_tag(tail.strip_prefix(V1)?)?;
-        Some(Header {
-            timestamp_text,
-            timestamp: parse_unix(timestamp_text)?,
-            signatures: tag.into(),
-        })
     }
 }
 

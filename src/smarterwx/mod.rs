@@ -72,7 +72,7 @@
 mod notification;
 mod referral;
 
-use crate::Error;
+use crate::error::Error;
 use crate::signature::{self, Keys, Tag};
 
 #[cfg(fuzzing)]

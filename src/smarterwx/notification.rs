@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use super::Referral;
 use crate::error::{Bounded, echo};
+use crate::error::{Error, PayloadError};
 use crate::wire::{self, Tagged};
-use crate::{Error, PayloadError};
 
 id_newtype! {
     /// A notification's unique ID (a UUID): deduplicate deliveries on it.
@@ -425,7 +425,7 @@ impl<'de> Visitor<'de> for ScanVisitor<'_, 'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PayloadError;
+    use crate::error::PayloadError;
     use crate::smarterwx::{ActivityCode, EnquirySource, LocationInRoad, ReferralStatus, parse};
     use serde_json::json;
 
