@@ -119,7 +119,10 @@ fn describe(data: &EventData) -> String {
             p.partner_id,
             at(&p.submitted_at)
         ),
-        EventData::WebhookTest(t) => format!("test event sent at {}", at(&t.sent_at)),
+        EventData::WebhookTest(t) => match &t.sent_at {
+            Some(sent_at) => format!("test event sent at {}", at(sent_at)),
+            None => "test event".to_owned(),
+        },
         EventData::Unknown(u) => format!("unknown type, raw data {}", u.data),
         other => format!("{other:?}"),
     }

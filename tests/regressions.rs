@@ -74,11 +74,12 @@ fn a_long_value_of_the_wrong_type_is_quoted_cut_short() {
         panic!("not a payload error")
     };
     assert_eq!(e.path(), Some("data.test"));
-    assert_eq!(e.message().chars().count(), 201);
+    // Head and tail kept, 384 bytes in all.
+    assert_eq!(e.message().len(), 384);
     assert!(e.message().starts_with("invalid type: string \"xxx"), "{e}");
     assert!(e.message().contains('…'), "{e}");
     assert!(e.message().ends_with("xxx\", expected a boolean"), "{e}");
-    assert!(e.to_string().len() < 400, "{e}");
+    assert!(e.to_string().len() <= 1024, "{e}");
 
     // Short messages are kept whole.
     let body = br#"{"id":"evt_1","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{"test":"yes","sent_at":"2026-05-05T14:00:00Z"}}"#;

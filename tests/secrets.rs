@@ -330,30 +330,67 @@ fn smarterwx_errors_show_no_secret_nor_expected_signature() {
 
 const MB: usize = 1 << 20;
 
-/// A payload error whose `Display` and `Debug` are short, whatever the size
-/// of the sender's strings.
-fn assert_bounded(label: &str, result: Result<impl std::fmt::Debug, Error>) -> PayloadError {
-    let err = match result {
-        Err(Error::Payload(p)) => p,
-        other => panic!("{label}: {:.300}", format!("{other:?}")),
-    };
-    let shown = err.to_string();
-    let debug = format!("{err:?}");
+/// The characters no echoed text may show as they are: they could make a
+/// log line read as something else.
+fn is_hidden_or_reordering(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{FEFF}'
+        )
+}
+
+/// A message that is at most 1 KiB and safe to log as one line.
+#[track_caller]
+fn assert_safe_message(label: &str, shown: &str) {
     assert!(
-        shown.len() < 1024,
+        shown.len() <= 1024,
         "{label}: {} bytes: {shown:.300}",
         shown.len()
     );
+    assert!(
+        !shown.chars().any(is_hidden_or_reordering),
+        "{label}: shows a control or invisible character: {shown:?}"
+    );
+}
+
+/// A `Debug` that is short and escapes what a message escapes.
+#[track_caller]
+fn assert_safe_debug(label: &str, debug: &str) {
     assert!(
         debug.len() < 2048,
         "{label}: {} bytes: {debug:.300}",
         debug.len()
     );
     assert!(
-        err.message().chars().count() <= 201,
-        "{label}: {}",
-        err.message()
+        !debug.chars().any(is_hidden_or_reordering),
+        "{label}: shows a control or invisible character: {debug:?}"
     );
+}
+
+/// A payload error whose `Display`, parts and `Debug` are short and safe,
+/// whatever the size of the sender's strings.
+#[track_caller]
+fn assert_bounded(label: &str, result: Result<impl std::fmt::Debug, Error>) -> PayloadError {
+    let err = match result {
+        Err(Error::Payload(p)) => p,
+        other => panic!("{label}: {:.300}", format!("{other:?}")),
+    };
+    assert_safe_message(label, &err.to_string());
+    assert_safe_message(label, &Error::Payload(err.clone()).to_string());
+    assert_safe_debug(label, &format!("{err:?}"));
+    for part in [
+        err.message(),
+        err.path().unwrap_or_default(),
+        err.event_type().unwrap_or_default(),
+    ] {
+        assert_safe_message(label, part);
+    }
     err
 }
 
@@ -372,7 +409,8 @@ fn smartcomply_messages_echo_sender_data_bounded() {
         smartcomply::parse(&smartcomply_event(&big, "not a time", "{}")),
     );
     assert!(e.event_type().unwrap().starts_with("AAAA"), "{e}");
-    assert!(e.event_type().unwrap().ends_with('…'), "{e}");
+    assert!(e.event_type().unwrap().ends_with("AAAA"), "{e}");
+    assert!(e.event_type().unwrap().contains('…'), "{e}");
 
     let e = assert_bounded(
         "1 MB event type, truncated body",
@@ -430,14 +468,15 @@ fn smartcomply_messages_echo_sender_data_bounded() {
     );
     assert!(e.path().unwrap().chars().count() < 80, "{e}");
 
-    assert_bounded(
+    let e = assert_bounded(
         "1 MB unknown key next to a missing field",
         smartcomply::parse(&smartcomply_event(
-            "webhook.test",
+            "test.submitted",
             ok_time,
             &format!(r#"{{"{big}":"{big}"}}"#),
         )),
     );
+    assert!(e.message().starts_with("missing field"), "{e}");
 }
 
 #[test]
@@ -455,7 +494,7 @@ fn smarterwx_messages_echo_sender_data_bounded() {
         "1 MB event",
         smarterwx::parse(&notification(&big, "not a time", "{}")),
     );
-    assert!(e.event_type().unwrap().ends_with('…'), "{e}");
+    assert!(e.event_type().unwrap().contains('…'), "{e}");
 
     assert_bounded(
         "1 MB timestamp",
@@ -485,5 +524,205 @@ fn smarterwx_messages_echo_sender_data_bounded() {
     assert_bounded(
         "1 MB event, second notification truncated",
         smarterwx::parse(format!(r#"[{{"event":"{big}","message":{{"#).as_bytes()),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Messages are at most 1 KiB and show no character that hides or reorders
+// text, whatever the body.
+
+/// Text that reorders, breaks or hides what follows it in a log line.
+const HOSTILE: &str =
+    "\u{202e}\u{2066}\u{2069}\u{202a}\u{2028}\u{2029}\u{200b}\u{200d}\u{feff}\u{1b}\u{85}\r\n";
+
+/// An object nested `depth` levels deep under keys of `key_len` bytes full
+/// of hostile characters, left open unless `close`: the error is at the
+/// bottom, under every key. About 32 KB with the defaults below.
+fn deep_long_keys(depth: usize, key_len: usize, close: bool) -> String {
+    let mut key = String::new();
+    while key.len() + HOSTILE.len() < key_len {
+        key.push_str(HOSTILE);
+        key.push('k');
+    }
+    let key = serde_json::to_string(&key).unwrap();
+    let mut out = String::new();
+    for _ in 0..depth {
+        out.push('{');
+        out.push_str(&key);
+        out.push(':');
+    }
+    out.push('1');
+    if close {
+        out.push_str(&"}".repeat(depth));
+    }
+    out
+}
+
+const DEPTH: usize = 120;
+const KEY_LEN: usize = 256;
+
+#[test]
+fn a_32_kb_key_path_makes_a_message_of_at_most_1_kib() {
+    let data = deep_long_keys(DEPTH, KEY_LEN, false);
+    let body = format!(
+        r#"{{"id":"evt_1","type":"meter.read","created_at":"2026-05-05T14:00:00Z","data":{data}"#
+    );
+    assert!(body.len() > 32 * 1024, "{} bytes", body.len());
+    let e = assert_bounded("32 KB key path", smartcomply::parse(body.as_bytes()));
+    assert_eq!(e.event_type(), Some("meter.read"));
+    let path = e.path().unwrap();
+    assert!(path.starts_with("data.\\u{202e}\\u{2066}"), "{path}");
+    assert!(path.contains('…'), "{path}");
+    assert!(path.len() <= 256, "{} bytes", path.len());
+
+    // The same under a referral's GeoJSON, and as a verified batch read
+    // notification by notification.
+    let body =
+        std::fs::read_to_string(common::fixtures_dir().join("smarterwx/referral_create.json"))
+            .unwrap();
+    let body = body.replacen(
+        r#""geometry": {}"#,
+        &format!(r#""geometry": {}"#, deep_long_keys(DEPTH, KEY_LEN, false)),
+        1,
+    );
+    let body = body
+        .trim_end()
+        .trim_end_matches(['}', ']', '\n', ' '])
+        .to_owned();
+    assert!(body.len() > 32 * 1024, "{} bytes", body.len());
+    let e = assert_bounded(
+        "32 KB key path in geometry",
+        smarterwx::parse(body.as_bytes()),
+    );
+    assert!(
+        e.path()
+            .unwrap()
+            .starts_with("[0].message.Enquiry.geometry.\\u{202e}"),
+        "{e}"
+    );
+    let header = smarterwx::sign(SWX_SECRETS[0], body.as_bytes());
+    let e = assert_bounded(
+        "32 KB key path, each",
+        smarterwx_verifier().verify_and_parse_each(&header, body.as_bytes()),
+    );
+    assert!(e.path().unwrap().starts_with("[0].message"), "{e}");
+}
+
+#[test]
+fn hidden_and_reordering_characters_are_escaped_in_every_part() {
+    let hostile_json = serde_json::to_string(HOSTILE).unwrap();
+    let hostile_json = hostile_json.trim_matches('"');
+    // In the event type, next to an instant that does not read.
+    let e = assert_bounded(
+        "hostile type",
+        smartcomply::parse(&smartcomply_event(
+            &format!("t{hostile_json}"),
+            "not a time",
+            "{}",
+        )),
+    );
+    assert_eq!(
+        e.event_type(),
+        Some(
+            "t\\u{202e}\\u{2066}\\u{2069}\\u{202a}\\u{2028}\\u{2029}\\u{200b}\\u{200d}\\u{feff}\\u{1b}\\u{85}\\r\\n"
+        )
+    );
+    // In a key, as raw UTF-8 rather than JSON escapes.
+    let e = assert_bounded(
+        "hostile key",
+        smartcomply::parse(
+            format!(
+                r#"{{"id":"evt_1","type":"meter.read","created_at":"2026-05-05T14:00:00Z","data":{{"a{}b":[tru"#,
+                "\u{202e}\u{2066}\u{200b}\u{feff}\u{2028}"
+            )
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(
+        e.path(),
+        Some("data.a\\u{202e}\\u{2066}\\u{200b}\\u{feff}\\u{2028}b[0]")
+    );
+    // In a value of the wrong type, which the message quotes.
+    let e = assert_bounded(
+        "hostile value",
+        smartcomply::parse(&smartcomply_event(
+            "webhook.test",
+            "2026-05-05T14:00:00Z",
+            &format!(r#"{{"test":"{hostile_json}"}}"#),
+        )),
+    );
+    assert!(
+        e.message().starts_with("invalid type: string \"\\u{202e}"),
+        "{e}"
+    );
+    // A huge one, cut with its escapes whole.
+    let huge = hostile_json.repeat(20_000);
+    for (label, result) in [
+        (
+            "huge hostile value",
+            smartcomply::parse(&smartcomply_event(
+                "iu.exceedance_detected",
+                "2026-05-05T14:00:00Z",
+                &format!(
+                    r#"{{"sample_id":"s","industrial_user_id":"i","permit_id":"p","sample_date":"2026-05-05","exceedances":[{{"parameter":"Zinc","result_value":"{huge}","permit_limit":1,"unit":"mg/L"}}]}}"#
+                ),
+            ))
+            .map(drop),
+        ),
+        (
+            "huge hostile event",
+            smarterwx::parse(
+                format!(r#"[{{"uuid":"u","event":"{huge}","timestamp":"no","message":{{}}}}]"#)
+                    .as_bytes(),
+            )
+            .map(drop),
+        ),
+    ] {
+        let e = assert_bounded(label, result);
+        assert!(e.message().len() <= 384 && e.event_type().is_none_or(|t| t.len() <= 96));
+    }
+}
+
+#[test]
+fn unreadable_notifications_show_at_most_1_kib() {
+    let hostile_json = serde_json::to_string(HOSTILE).unwrap();
+    let hostile_json = hostile_json.trim_matches('"');
+    let huge = hostile_json.repeat(20_000);
+    // Past the 128 levels `serde_json` reads, but well formed: only this
+    // notification is unreadable.
+    let deep = deep_long_keys(130, KEY_LEN, true);
+    let body = format!(
+        r#"[{{"uuid":"{huge}","event":"{huge}","timestamp":"{huge}","message":{{"id":"{huge}"}}}},
+           {{"uuid":"u{hostile_json}","event":"enquiry{hostile_json}","timestamp":"2020-08-11T07:44:10Z","message":{deep}}}]"#
+    );
+    let header = smarterwx::sign(SWX_SECRETS[0], body.as_bytes());
+    let all = smarterwx_verifier()
+        .verify_and_parse_each(&header, body.as_bytes())
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    for (i, each) in all.iter().enumerate() {
+        let Err(u) = each else {
+            panic!("notification {i} was read")
+        };
+        let label = format!("notification {i}");
+        assert_safe_message(&label, &u.to_string());
+        assert_safe_message(&label, &u.error().to_string());
+        assert_safe_debug(&label, &format!("{u:?}"));
+        // The accessors keep what was sent.
+        assert!(u.uuid().unwrap().contains('\u{202e}'), "{label}");
+    }
+    let (Err(first), Err(second)) = (&all[0], &all[1]) else {
+        unreachable!()
+    };
+    assert!(
+        first
+            .to_string()
+            .starts_with("unreadable notification at index 0 (uuid `\\u{202e}"),
+        "{first}"
+    );
+    assert!(second.to_string().contains("(uuid `u\\u{202e}"), "{second}");
+    assert_eq!(
+        second.event_type(),
+        Some(format!("enquiry{HOSTILE}").as_str())
     );
 }

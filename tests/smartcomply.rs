@@ -240,7 +240,7 @@ fn webhook_test() {
             .unwrap()
             .starts_with("This is a test event sent from the SmartComply dashboard.")
     );
-    assert_eq!(w.sent_at, datetime!(2026-05-05 14:00:00 UTC));
+    assert_eq!(w.sent_at, Some(datetime!(2026-05-05 14:00:00 UTC)));
 }
 
 #[test]
@@ -615,4 +615,50 @@ fn event_idempotency_keys_are_namespaced() {
         event("test.submitted").idempotency_key(),
         "smartcomply:evt_8f3a2c1b6e9d4a07"
     );
+}
+
+#[test]
+fn a_test_ping_parses_without_its_optional_looking_fields() {
+    let ping = |data: serde_json::Value| {
+        let body = serde_json::json!({"id": "evt_test_1", "type": "webhook.test",
+            "created_at": "2026-05-05T14:00:00Z", "data": data});
+        serde_json::to_vec(&body).unwrap()
+    };
+    for data in [
+        serde_json::json!({"test": true}),
+        serde_json::json!({"test": true, "note": null, "sent_at": null}),
+        serde_json::json!({"note": "from the API"}),
+        serde_json::json!({}),
+    ] {
+        let body = ping(data.clone());
+        let event = smartcomply::parse(&body).unwrap_or_else(|e| panic!("{data}: {e}"));
+        assert_eq!(event.event_type(), "webhook.test");
+        let written = serde_json::to_value(&event).unwrap();
+        // `test` is written as `true`; what was left out stays out.
+        assert_eq!(written["data"]["test"], true, "{data}");
+        assert_eq!(written["data"].get("sent_at"), None, "{data}");
+        assert_eq!(
+            written["data"].get("note"),
+            data.get("note").filter(|n| !n.is_null())
+        );
+        let again = smartcomply::parse(&serde_json::to_vec(&event).unwrap()).unwrap();
+        assert_eq!(again, event, "{data}");
+        // The same through a verifier, as a receiver takes it.
+        let header = smartcomply::sign("whsec_ping", datetime!(2026-05-05 14:00:00 UTC), &body);
+        let verifier = Verifier::new("whsec_ping").unwrap();
+        let verified = verifier
+            .verify_and_parse_at(&header, &body, datetime!(2026-05-05 14:00:10 UTC))
+            .unwrap();
+        assert_eq!(verified, event);
+    }
+    // A field that is sent must still read: a wrong type is an error.
+    for data in [
+        serde_json::json!({"test": true, "sent_at": "yesterday"}),
+        serde_json::json!({"test": "yes"}),
+        serde_json::json!({"test": true, "note": 5}),
+    ] {
+        let p = payload_error(smartcomply::parse(&ping(data.clone())));
+        assert_eq!(p.event_type(), Some("webhook.test"), "{data}");
+        assert!(p.message().starts_with("invalid"), "{data}: {p}");
+    }
 }

@@ -631,3 +631,51 @@ fn each_from_a_header_map() {
         Err(Error::MissingSignature)
     ));
 }
+
+#[test]
+fn message_version_is_kept_where_it_was_sent() {
+    let seed: serde_json::Value =
+        serde_json::from_slice(&fixture("smarterwx/referral_create.json")).unwrap();
+    let unknown = json!({"uuid": "u-9", "event": "enquiry:create",
+        "timestamp": "2023-11-20T01:00:00Z", "message": {"id": 7}});
+    // Beside `uuid`, inside `message`, both, or neither; for a known and an
+    // unknown event.
+    for notification in [&seed[0], &unknown] {
+        for (beside, inside) in [
+            (Some("2.1.0.0"), None),
+            (None, Some("2.1.0.0")),
+            (Some("3.0.0.0"), Some("2.1.0.0")),
+            (None, None),
+        ] {
+            let mut n = notification.clone();
+            if let Some(v) = beside {
+                n["messageVersion"] = json!(v);
+            }
+            if let Some(v) = inside {
+                n["message"]["messageVersion"] = json!(v);
+            }
+            let body = serde_json::to_vec(&json!([n])).unwrap();
+            let batch = smarterwx::parse(&body).unwrap_or_else(|e| panic!("{n}: {e}"));
+            let written = serde_json::to_value(&batch).unwrap();
+            assert_eq!(
+                written[0].get("messageVersion"),
+                beside.map(|v| json!(v)).as_ref(),
+                "{n}"
+            );
+            assert_eq!(
+                written[0]["message"].get("messageVersion"),
+                inside.map(|v| json!(v)).as_ref(),
+                "{n}"
+            );
+            let again = smarterwx::parse(&serde_json::to_vec(&batch).unwrap()).unwrap();
+            assert_eq!(again, batch, "{n}");
+            // Read notification by notification, the same.
+            let header = smarterwx::sign("swx-secret", &body);
+            let each = Verifier::new("swx-secret")
+                .unwrap()
+                .verify_and_parse_each(&header, &body)
+                .unwrap();
+            assert_eq!(each, batch.into_iter().map(Ok).collect::<Vec<_>>(), "{n}");
+        }
+    }
+}

@@ -139,13 +139,13 @@ pub(super) fn parse_slowly(body: &[u8]) -> Result<Event, Error> {
 
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        wire::envelope::write(s, Some(&self.id), Some(&self.created_at), &self.data)
+        wire::envelope::write(s, Some(&self.id), None, Some(&self.created_at), &self.data)
     }
 }
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        wire::envelope::read_full(d, |id, created_at, data| Event {
+        wire::envelope::read_full(d, |id, created_at, _, data| Event {
             id,
             created_at,
             data,
@@ -229,16 +229,30 @@ impl wire::Unknown for UnknownEvent {
 
 /// `webhook.test`: a synthetic event sent from the dashboard or the API to
 /// check a receiver; never subscribable.
+///
+/// A test ping never fails to parse for a field it leaves out: `test`,
+/// `note` and `sent_at` may each be missing (or `null`, for `note` and
+/// `sent_at`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookTest {
-    /// Always `true` for test events.
+    /// Always `true` for test events; `true` when not sent.
+    #[serde(default = "always")]
     pub test: bool,
     /// A human-readable note from SmartComply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// When the test was sent.
-    #[serde(with = "wire::Instant")]
-    pub sent_at: OffsetDateTime,
+    /// When the test was sent, if the ping says.
+    #[serde(
+        with = "wire::OptInstant",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// `WebhookTest::test` when the ping leaves it out.
+fn always() -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -284,6 +298,46 @@ mod tests {
         };
         assert!(t.test);
         assert_eq!(t.note, None);
+    }
+
+    #[test]
+    fn a_test_ping_may_leave_out_test_note_and_sent_at() {
+        let body = |data: &str| {
+            format!(
+                r#"{{"id":"evt_t","type":"webhook.test","created_at":"2026-05-05T14:00:00Z","data":{data}}}"#
+            )
+        };
+        for data in ["{}", r#"{"note":null,"sent_at":null}"#, r#"{"test":true}"#] {
+            let body = body(data);
+            assert!(
+                crate::wire::assert_agrees::<Event>(body.as_bytes()),
+                "{data}"
+            );
+            let event = parse(body.as_bytes()).unwrap();
+            let EventData::WebhookTest(t) = &event.data else {
+                panic!("{event:?}")
+            };
+            assert_eq!(
+                t,
+                &WebhookTest {
+                    test: true,
+                    note: None,
+                    sent_at: None
+                }
+            );
+            let written = serde_json::to_value(&event).unwrap();
+            assert_eq!(written["data"], json!({"test": true}));
+        }
+        let event =
+            parse(body(r#"{"test":false,"sent_at":"2026-05-05T14:00:00Z"}"#).as_bytes()).unwrap();
+        let EventData::WebhookTest(t) = &event.data else {
+            panic!("{event:?}")
+        };
+        assert!(!t.test);
+        assert_eq!(
+            t.sent_at,
+            Some(time::macros::datetime!(2026-05-05 14:00:00 UTC))
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The SmarterWX envelope: a batch of [`Notification`]s, each with its typed
 //! [`Message`].
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
@@ -11,8 +11,9 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::Referral;
-use crate::error::{Bounded, echo};
-use crate::error::{Error, PayloadError};
+use crate::error::{
+    Bounded, Capped, Error, MAX_DIGITS, MAX_DISPLAY, MAX_PAYLOAD_DISPLAY, PayloadError, sanitize,
+};
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -23,13 +24,18 @@ id_newtype! {
 /// One SmarterWX notification; a delivery carries an array of them.
 ///
 /// On the wire: `{"uuid": .., "event": .., "timestamp": .., "message":
-/// {..}}`, keys in any order; unknown keys are ignored.
+/// {..}}`, keys in any order; unknown keys are ignored. A `messageVersion`
+/// beside `uuid` is kept in [`Notification::message_version`]; one inside
+/// `message` stays in the message ([`Referral::message_version`]). Each is
+/// written back where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     /// The notification's unique ID; resends of one notification share it.
     pub uuid: NotificationId,
     /// When the original event happened.
     pub timestamp: OffsetDateTime,
+    /// The `messageVersion` sent beside `uuid` (for example `"2.1.0.0"`), if any.
+    pub message_version: Option<String>,
     /// The typed message; its variant is the event.
     pub message: Message,
 }
@@ -57,16 +63,25 @@ const NAMESPACE: &str = "smarterwx";
 
 impl Serialize for Notification {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        wire::envelope::write(s, Some(&self.uuid), Some(&self.timestamp), &self.message)
+        wire::envelope::write(
+            s,
+            Some(&self.uuid),
+            self.message_version.as_deref(),
+            Some(&self.timestamp),
+            &self.message,
+        )
     }
 }
 
 impl<'de> Deserialize<'de> for Notification {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        wire::envelope::read_full(d, |uuid, timestamp, message| Notification {
-            uuid,
-            timestamp,
-            message,
+        wire::envelope::read_full(d, |uuid, timestamp, message_version, message| {
+            Notification {
+                uuid,
+                timestamp,
+                message_version,
+                message,
+            }
         })
     }
 }
@@ -82,11 +97,16 @@ tagged_union! {
         payload: "message",
         id: "uuid",
         time: "timestamp",
+        version: "messageVersion",
         unknown: UnknownMessage,
         /// `referral:create`: an enquiry was referred to the utility.
-        ReferralCreate(Referral) = "referral:create",
+        ///
+        /// Boxed, so that a notification stays small whatever its event.
+        ReferralCreate(Box<Referral>) = "referral:create",
         /// `referral:update`: a referral changed.
-        ReferralUpdate(Referral) = "referral:update",
+        ///
+        /// Boxed, so that a notification stays small whatever its event.
+        ReferralUpdate(Box<Referral>) = "referral:update",
     }
 }
 
@@ -264,8 +284,8 @@ fn split(body: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
 /// [`raw`](UnreadableNotification::raw) JSON again later (one bare
 /// notification is a body), with a model that fits.
 ///
-/// Its `Display` and `Debug` show sender text cut short; the accessors give
-/// all of it.
+/// Its `Display` (at most 1 KiB) and `Debug` show sender text escaped and
+/// cut short, as [`PayloadError`] does; the accessors give all of it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UnreadableNotification(Box<Unreadable>);
 
@@ -350,13 +370,36 @@ impl fmt::Debug for UnreadableNotification {
     }
 }
 
+/// The longest `uuid` echoed in a message, in bytes once escaped (a UUID
+/// takes 36).
+const MAX_UUID: usize = 64;
+
+const INTRO: &str = "unreadable notification at index ";
+const UUID_OPEN: &str = " (uuid `";
+const UUID_CLOSE: &str = "`)";
+const ERROR_OPEN: &str = ": ";
+
+const _: () = assert!(
+    INTRO.len()
+        + MAX_DIGITS
+        + UUID_OPEN.len()
+        + MAX_UUID
+        + UUID_CLOSE.len()
+        + ERROR_OPEN.len()
+        + MAX_PAYLOAD_DISPLAY
+        <= MAX_DISPLAY
+);
+
+/// At most 1 KiB, whatever the body: the `uuid` is escaped and cut as the
+/// error's parts are (see [`PayloadError`]).
 impl fmt::Display for UnreadableNotification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unreadable notification at index {}", self.0.index)?;
+        let mut f = Capped::new(f, MAX_DISPLAY);
+        write!(f, "{INTRO}{}", self.0.index)?;
         if let Some(uuid) = &self.0.uuid {
-            write!(f, " (uuid `{}`)", echo(uuid))?;
+            write!(f, "{UUID_OPEN}{}{UUID_CLOSE}", sanitize(uuid, MAX_UUID))?;
         }
-        write!(f, ": {}", self.0.error)
+        write!(f, "{ERROR_OPEN}{}", self.0.error)
     }
 }
 
@@ -567,6 +610,53 @@ mod tests {
             ]
         );
         assert_eq!(parse(&serde_json::to_vec(&batch).unwrap()).unwrap(), batch);
+    }
+
+    #[test]
+    fn message_version_beside_uuid_is_kept_there() {
+        // Before `uuid`, and after `message`, which takes the buffered path.
+        for n in [
+            seed_with(|n| n["messageVersion"] = json!("2.1.0.0")),
+            json!({"message": seed_value()[0]["message"], "timestamp": "2020-08-11T07:44:10Z",
+                   "event": "referral:create", "messageVersion": "2.1.0.0",
+                   "uuid": "fd07b9f3-dd85-4615-a1e8-8fced35ef2e5"}),
+        ] {
+            let body = to_body(&json!([n]));
+            assert!(wire::assert_agrees::<Batch>(&body), "gave up on {n}");
+            let batch = parse(&body).unwrap();
+            assert_eq!(batch[0].message_version.as_deref(), Some("2.1.0.0"));
+            assert_eq!(batch[0].message.referral().unwrap().message_version, None);
+            assert_eq!(
+                batch,
+                parse(SEED.as_bytes())
+                    .map(|mut b| {
+                        b[0].message_version = Some("2.1.0.0".into());
+                        b
+                    })
+                    .unwrap()
+            );
+            let written = serde_json::to_value(&batch).unwrap();
+            assert_eq!(written[0]["messageVersion"], "2.1.0.0");
+            assert!(written[0]["message"].get("messageVersion").is_none());
+        }
+        // `null` is none; the message alone has no place for it.
+        let batch = parse(&to_body(&seed_with(|n| n["messageVersion"] = json!(null)))).unwrap();
+        assert_eq!(batch[0].message_version, None);
+        let alone = serde_json::to_value(&batch[0].message).unwrap();
+        assert!(alone.get("messageVersion").is_none());
+        // Sent twice, or not as text: that notification does not read.
+        let twice = SEED.replacen(
+            r#""uuid""#,
+            r#""messageVersion":"1","messageVersion":"2","uuid""#,
+            1,
+        );
+        let e = payload_error(twice.as_bytes());
+        assert!(
+            e.message().contains("duplicate field `messageVersion`"),
+            "{e}"
+        );
+        let e = payload_error(&to_body(&seed_with(|n| n["messageVersion"] = json!(2))));
+        assert_eq!(e.path(), Some("messageVersion"));
     }
 
     #[test]

@@ -9,8 +9,9 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::Codec;
 
-/// Longest sender string echoed back in an error message.
-const MAX_ECHO: usize = 40;
+/// Longest sender string echoed back in an error message, in bytes once
+/// escaped.
+const MAX_ECHO: usize = 64;
 
 /// Parse a calendar date written `YYYY-MM-DD`.
 ///
@@ -101,19 +102,12 @@ fn fast_instant(b: &[u8]) -> Option<OffsetDateTime> {
     Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
-/// A sender's string, cut for an error message.
+/// A sender's string, escaped and cut for an error message between quotes.
 struct Echo<'a>(&'a str);
 
 impl fmt::Display for Echo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut chars = self.0.chars();
-        for c in chars.by_ref().take(MAX_ECHO) {
-            write!(f, "{}", c.escape_debug())?;
-        }
-        if chars.next().is_some() {
-            f.write_str("…")?;
-        }
-        Ok(())
+        f.write_str(&crate::error::sanitize_quoted(self.0, MAX_ECHO))
     }
 }
 
@@ -267,7 +261,13 @@ mod tests {
     fn echo_is_bounded() {
         let long = "9".repeat(1000);
         let shown = Echo(&long).to_string();
-        assert_eq!(shown.chars().count(), MAX_ECHO + 1);
+        assert_eq!(shown.len(), MAX_ECHO);
+        assert!(
+            shown.starts_with("999") && shown.ends_with("999"),
+            "{shown}"
+        );
+        assert!(shown.contains('…'), "{shown}");
         assert_eq!(Echo("a\"\n").to_string(), "a\\\"\\n");
+        assert_eq!(Echo("1\u{202e}2").to_string(), "1\\u{202e}2");
     }
 }

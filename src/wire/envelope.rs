@@ -1,5 +1,6 @@
 //! The envelope both vendors wrap their payloads in: an identity, a time,
-//! a type tag and a payload whose shape the tag decides.
+//! a type tag and a payload whose shape the tag decides, and, for a vendor
+//! that has one, an optional version beside the identity.
 //!
 //! The usual order puts the tag before the payload, and then the payload is
 //! deserialized straight into its type in the same pass. When the payload
@@ -16,13 +17,14 @@ use time::OffsetDateTime;
 
 use super::{Codec, InstantCodec, Tagged};
 
-/// Read a whole envelope: identity, time, tag and payload are all required.
+/// Read a whole envelope: identity, time, tag and payload are all required;
+/// the version (for a `T` with a [`Tagged::VERSION_KEY`]) is optional.
 /// `build` makes the caller's type from them, inside the visitor, so the
 /// payload is moved once.
 #[inline]
 pub(crate) fn read_full<'de, D, I, T, R>(
     d: D,
-    build: impl FnOnce(I, OffsetDateTime, T) -> R,
+    build: impl FnOnce(I, OffsetDateTime, Option<String>, T) -> R,
 ) -> Result<R, D::Error>
 where
     D: Deserializer<'de>,
@@ -31,8 +33,8 @@ where
 {
     d.deserialize_map(EnvelopeVisitor {
         full: true,
-        finish: |id, time, payload| match (id, time) {
-            (Some(id), Some(time)) => Ok(build(id, time, payload)),
+        finish: |id, time, version, payload| match (id, time) {
+            (Some(id), Some(time)) => Ok(build(id, time, version, payload)),
             (None, _) => Err(T::ID_KEY),
             (_, None) => Err(T::TIME_KEY),
         },
@@ -48,16 +50,18 @@ where
 {
     d.deserialize_map(EnvelopeVisitor {
         full: false,
-        finish: |_, _, payload| Ok(payload),
+        finish: |_, _, _, payload| Ok(payload),
         marker: PhantomData::<fn() -> (IgnoredAny, T)>,
     })
 }
 
-/// Write an envelope in the order `id`, tag, time, payload, leaving out the
-/// parts that are `None`.
+/// Write an envelope in the order `id`, version, tag, time, payload,
+/// leaving out the parts that are `None` (and the version of a `T` without
+/// a [`Tagged::VERSION_KEY`]).
 pub(crate) fn write<S, I, T>(
     s: S,
     id: Option<&I>,
+    version: Option<&str>,
     time: Option<&OffsetDateTime>,
     payload: &T,
 ) -> Result<S::Ok, S::Error>
@@ -69,6 +73,9 @@ where
     let mut map = s.serialize_map(None)?;
     if let Some(id) = id {
         map.serialize_entry(T::ID_KEY, id)?;
+    }
+    if let (Some(key), Some(version)) = (T::VERSION_KEY, version) {
+        map.serialize_entry(key, version)?;
     }
     map.serialize_entry(T::TAG_KEY, payload.tag())?;
     if let Some(time) = time {
@@ -106,6 +113,7 @@ struct EnvelopeVisitor<I, T, F> {
 enum Key {
     Id,
     Time,
+    Version,
     Tag,
     Payload,
     Other,
@@ -144,6 +152,8 @@ impl<T: Tagged> Visitor<'_> for KeySeed<T> {
             Key::Id
         } else if self.full && key == T::TIME_KEY.as_bytes() {
             Key::Time
+        } else if self.full && T::VERSION_KEY.is_some_and(|v| key == v.as_bytes()) {
+            Key::Version
         } else {
             Key::Other
         })
@@ -182,7 +192,7 @@ impl<'de, I, T, F, R> Visitor<'de> for EnvelopeVisitor<I, T, F>
 where
     I: Deserialize<'de>,
     T: Tagged,
-    F: FnOnce(Option<I>, Option<OffsetDateTime>, T) -> Result<R, &'static str>,
+    F: FnOnce(Option<I>, Option<OffsetDateTime>, Option<String>, T) -> Result<R, &'static str>,
 {
     type Value = R;
 
@@ -209,6 +219,8 @@ where
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut id = None;
         let mut time = None;
+        let mut version: Option<String> = None;
+        let mut version_seen = false;
         let mut tag: Option<T::Tag> = None;
         let mut tag_seen = false;
         let mut payload: Option<T> = None;
@@ -227,6 +239,11 @@ where
                 Key::Time => {
                     duplicate(time.is_some(), T::TIME_KEY)?;
                     time = Some(map.next_value_seed(DecodeSeed::<InstantCodec>(PhantomData))?);
+                }
+                Key::Version => {
+                    duplicate(version_seen, T::VERSION_KEY.unwrap_or_default())?;
+                    version_seen = true;
+                    version = map.next_value()?;
                 }
                 Key::Tag => {
                     duplicate(tag_seen, T::TAG_KEY)?;
@@ -260,7 +277,7 @@ where
         let Some(payload) = payload else {
             return Err(de::Error::missing_field(T::PAYLOAD_KEY));
         };
-        (self.finish)(id, time, payload).map_err(de::Error::missing_field)
+        (self.finish)(id, time, version, payload).map_err(de::Error::missing_field)
     }
 }
 

@@ -160,6 +160,7 @@ macro_rules! tagged_union {
             payload: $payload_key:literal,
             id: $id_key:literal,
             time: $time_key:literal,
+            $(version: $version_key:literal,)?
             unknown: $unknown:ident,
             $( $(#[$vmeta:meta])* $variant:ident($ty:ty) = $wire:literal, )+
         }
@@ -207,6 +208,7 @@ macro_rules! tagged_union {
             const PAYLOAD_KEY: &'static str = $payload_key;
             const ID_KEY: &'static str = $id_key;
             const TIME_KEY: &'static str = $time_key;
+            $(const VERSION_KEY: Option<&'static str> = Some($version_key);)?
 
             fn tag(&self) -> &str {
                 $name::tag(self)
@@ -239,7 +241,7 @@ macro_rules! tagged_union {
         /// its identity and time.
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                $crate::wire::envelope::write::<S, (), Self>(s, None, None, self)
+                $crate::wire::envelope::write::<S, (), Self>(s, None, None, None, self)
             }
         }
 

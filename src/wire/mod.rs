@@ -99,6 +99,8 @@ pub(crate) type Date = With<datetime::DateCodec>;
 pub(crate) type OptDate = Opt<datetime::DateCodec>;
 /// `time::OffsetDateTime` as RFC 3339 (read leniently: RFC 3339, also with a space before the time).
 pub(crate) type Instant = With<InstantCodec>;
+/// `Option<time::OffsetDateTime>` as RFC 3339 or `null`.
+pub(crate) type OptInstant = Opt<InstantCodec>;
 /// `String` read from a JSON string or number, written as a string.
 pub(crate) type Text = With<TextCodec>;
 /// `Option<String>` read from a JSON string, number or `null`.
@@ -243,6 +245,9 @@ pub(crate) trait Tagged: Sized {
     const ID_KEY: &'static str;
     /// The key of the envelope's time (`created_at`, `timestamp`).
     const TIME_KEY: &'static str;
+    /// The key of a version the envelope may carry beside its identity
+    /// (`messageVersion`), if the vendor has one.
+    const VERSION_KEY: Option<&'static str> = None;
 
     /// The wire tag of this payload.
     fn tag(&self) -> &str;

@@ -62,7 +62,8 @@ pub(crate) fn error_path<T: de::DeserializeOwned>(body: &[u8]) -> Option<String>
     Some(path)
 }
 
-/// Longest key echoed in a path; keys are the sender's.
+/// Longest key echoed in a path, in bytes once escaped; keys are the
+/// sender's.
 const MAX_KEY: usize = 64;
 
 enum Segment {
@@ -104,15 +105,7 @@ struct Track {
 impl Observer for &Track {
     fn set_key(self, key: &[u8]) {
         let key = String::from_utf8_lossy(key);
-        let mut shown = String::new();
-        for (i, c) in key.chars().enumerate() {
-            if i == MAX_KEY {
-                shown.push('…');
-                break;
-            }
-            shown.extend(c.escape_debug());
-        }
-        *self.key.borrow_mut() = Some(shown);
+        *self.key.borrow_mut() = Some(crate::error::sanitize(&key, MAX_KEY));
     }
 
     fn enter_key(self) {
