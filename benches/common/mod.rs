@@ -97,3 +97,24 @@ pub fn naive_smarterwx(header: &str, body: &[u8]) -> serde_json::Value {
     mac.verify_slice(&hex::decode(hex_digits).unwrap()).unwrap();
     serde_json::from_slice(body).unwrap()
 }
+
+/// Nanoseconds per call of `f`, timed over about `slice`, in batches of 16
+/// calls.
+pub fn nanos_per_call(slice: std::time::Duration, f: &mut dyn FnMut()) -> f64 {
+    let mut calls = 0u64;
+    let start = std::time::Instant::now();
+    while start.elapsed() < slice {
+        for _ in 0..16 {
+            f();
+        }
+        calls += 16;
+    }
+    start.elapsed().as_nanos() as f64 / calls as f64
+}
+
+/// The first quartile, the median and the third quartile of `values`.
+pub fn quartiles_of(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.25), at(0.5), at(0.75))
+}

@@ -150,7 +150,14 @@ impl RedisStore {
         .ok_or_else(|| {
             StoreError::new(StoreErrorKind::Unavailable, "timed out connecting to Redis")
         })?
-        .map_err(|e| error("connecting to Redis", &e))?;
+        // Nothing was sent that could apply: whatever failed, the store is
+        // unavailable.
+        .map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                error("connecting to Redis", &e).message,
+            )
+        })?;
         Ok(RedisStore {
             connection,
             scripts: Arc::new(Scripts {
@@ -333,7 +340,11 @@ fn millis(duration: Duration) -> u64 {
 /// names what failed and how, but not the key, the URL or a password: only
 /// the error's kind and the server's error code are kept.
 fn error(what: &str, e: &redis::RedisError) -> StoreError {
-    let kind = if e.is_timeout() || e.is_connection_dropped() {
+    let kind = if e.is_connection_refusal() {
+        // The `redis` crate counts a refusal as a dropped connection too,
+        // but nothing reached the server.
+        StoreErrorKind::Unavailable
+    } else if e.is_timeout() || e.is_connection_dropped() {
         // The command may have been sent and run.
         StoreErrorKind::Uncertain
     } else {
@@ -384,6 +395,21 @@ mod tests {
         assert_eq!(printable("READONLY"), "READONLY");
         assert_eq!(printable("a:b pass\u{202e}word"), "abpassword");
         assert_eq!(printable(&"x".repeat(100)).len(), 32);
+    }
+
+    #[test]
+    fn a_refused_connection_is_unavailable_a_dropped_one_uncertain() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let e = error("claim", &refused);
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+        assert_eq!(
+            e.to_string(),
+            "idempotency store unavailable: claim: connection refused"
+        );
+        let reset =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(error("claim", &reset).kind(), StoreErrorKind::Uncertain);
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! Helpers shared by the integration tests: fixtures and signature vectors.
+//! Helpers shared by the integration tests: fixtures, signature vectors,
+//! and (feature `redis`) a real `redis-server`.
 #![allow(dead_code)]
 
 pub mod differential;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::path::PathBuf;
 
