@@ -326,16 +326,16 @@ impl PayloadError {
         &self.message
     }
 
-    /// The 1-based line of the body where the problem was found (0 when it
-    /// is not known).
-    pub fn line(&self) -> usize {
-        self.line
+    /// The 1-based line of the body where the problem was found, when it
+    /// is known.
+    pub fn line(&self) -> Option<usize> {
+        (self.line != 0).then_some(self.line)
     }
 
-    /// The 1-based column of the body where the problem was found (0 when it
-    /// is not known).
-    pub fn column(&self) -> usize {
-        self.column
+    /// The 1-based column of the body where the problem was found, when the
+    /// line is known.
+    pub fn column(&self) -> Option<usize> {
+        (self.line != 0).then_some(self.column)
     }
 
     /// The broad class of the problem.
@@ -611,6 +611,16 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_position_is_none_and_not_printed() {
+        let err = serde_json::from_value::<u8>(serde_json::json!("x")).unwrap_err();
+        let e = PayloadError::new(&err, None, None);
+        assert_eq!((e.line(), e.column()), (None, None));
+        assert!(!e.to_string().contains(" at line "), "{e}");
+        let known = payload("\n\"x\"", None);
+        assert_eq!((known.line(), known.column()), (Some(2), Some(3)));
+    }
+
+    #[test]
     fn status_classes() {
         assert_eq!(Error::MissingSignature.http_status(), 401);
         assert_eq!(Error::TimestampInFuture.http_status(), 401);
@@ -654,7 +664,7 @@ mod tests {
     #[test]
     fn payload_message_has_position_once() {
         let e = payload("\n  \"x\"", Some("test.submitted"));
-        assert_eq!(e.line(), 2);
+        assert_eq!(e.line(), Some(2));
         assert_eq!(e.category(), Category::Data);
         let shown = e.to_string();
         assert!(

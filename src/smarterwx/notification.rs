@@ -858,7 +858,7 @@ mod tests {
         assert!(body.contains(&format!("\n  {} ,", u.raw())), "{}", u.raw());
         assert_eq!(u.error().path(), Some("[1].message.id"));
         // Right after `"x"`, counted from the start of the body.
-        assert_eq!((u.error().line(), u.error().column()), (2, 61));
+        assert_eq!((u.error().line(), u.error().column()), (Some(2), Some(61)));
         assert_eq!(u.error(), &payload_error(body.as_bytes()));
     }
 
