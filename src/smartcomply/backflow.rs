@@ -53,6 +53,7 @@ open_enum! {
 /// A backflow test report: the data of `test.submitted` and `test.failed`,
 /// which share one shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TestReport {
     /// The test report's ID.
     pub test_id: TestId,
@@ -89,6 +90,7 @@ pub type TestFailed = TestReport;
 
 /// `assembly.due_soon`: an assembly's annual test is due in 30 days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AssemblyDueSoon {
     /// The assembly that is due.
     pub assembly_id: AssemblyId,

@@ -19,7 +19,23 @@ id_newtype! {
 ///
 /// On the wire: `{"id": .., "type": .., "created_at": .., "data": {..}}`,
 /// keys in any order; unknown keys are ignored.
+///
+/// Events and their data structs are `#[non_exhaustive]`, so that a field
+/// the vendor adds is not a breaking release. To build one, for instance
+/// to test your own handler, parse its JSON, as a delivery would be:
+///
+/// ```
+/// use utility_webhooks::smartcomply::{self, EventData};
+///
+/// let event = smartcomply::parse(br#"{"id":"evt_test_1","type":"assembly.due_soon",
+///   "created_at":"2026-04-05T08:00:00Z","data":{"assembly_id":"asm_1","facility_id":"fac_1",
+///   "due_date":"2026-05-05","days_remaining":30,"assembly_type":"RPZ"}}"#)?;
+/// let EventData::AssemblyDueSoon(due) = &event.data else { unreachable!() };
+/// assert_eq!(due.days_remaining, 30);
+/// # Ok::<(), utility_webhooks::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     /// The event's unique ID; retries of one delivery share it.
     pub id: EventId,
@@ -202,6 +218,7 @@ impl EventData {
 /// An event of a type this version of the crate does not know, kept as
 /// sent so that it can be logged, stored or forwarded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UnknownEvent {
     /// The wire `type`.
     #[serde(rename = "type")]
@@ -234,6 +251,7 @@ impl wire::Unknown for UnknownEvent {
 /// `note` and `sent_at` may each be missing (or `null`, for `note` and
 /// `sent_at`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WebhookTest {
     /// Always `true` for test events; `true` when not sent.
     #[serde(default = "always")]

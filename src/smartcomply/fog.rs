@@ -21,6 +21,7 @@ id_newtype! {
 
 /// `manifest.filed`: a FOG hauler filed a grease-trap pump-out manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ManifestFiled {
     /// The pump-out's ID.
     pub pump_out_id: PumpOutId,

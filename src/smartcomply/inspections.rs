@@ -30,6 +30,7 @@ open_enum! {
 
 /// `inspection.completed`: an inspector finalized an inspection record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InspectionCompleted {
     /// The inspection's ID.
     pub inspection_id: InspectionId,

@@ -34,6 +34,7 @@ open_enum! {
 /// `notice.created`: a compliance notice (warning, NOV, consent order, ...)
 /// was created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NoticeCreated {
     /// The notice's ID.
     pub notice_id: NoticeId,

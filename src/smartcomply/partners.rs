@@ -23,6 +23,7 @@ open_enum! {
 
 /// `partner.approved`: a SmartComply admin approved a partner application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PartnerApproved {
     /// The partner's ID.
     pub partner_id: PartnerId,
@@ -39,6 +40,7 @@ pub struct PartnerApproved {
 /// `partner.application_submitted`: a prospective partner applied through
 /// the developer portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PartnerApplicationSubmitted {
     /// The partner's ID.
     pub partner_id: PartnerId,

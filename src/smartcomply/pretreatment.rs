@@ -32,6 +32,7 @@ open_enum! {
 /// `iu.exceedance_detected`: a lab result for an industrial user exceeded
 /// one or more permitted discharge limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IuExceedanceDetected {
     /// The sample whose results exceeded.
     pub sample_id: SampleId,
@@ -54,6 +55,7 @@ pub struct IuExceedanceDetected {
 
 /// One parameter over its permit limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Exceedance {
     /// The pollutant or parameter (`Zinc`).
     pub parameter: String,
@@ -75,6 +77,7 @@ impl Exceedance {
 
 /// `permit.expiring`: a discharge permit expires in 60 days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PermitExpiring {
     /// The expiring permit.
     pub permit_id: PermitId,

@@ -22,6 +22,7 @@ open_enum! {
 /// `report.certified`: a compliance report was electronically signed and
 /// locked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReportCertified {
     /// The report's ID.
     pub report_id: ReportId,

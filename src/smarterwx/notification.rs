@@ -28,7 +28,14 @@ id_newtype! {
 /// beside `uuid` is kept in [`Notification::message_version`]; one inside
 /// `message` stays in the message ([`Referral::message_version`]). Each is
 /// written back where it came from.
+///
+/// Notifications and the referral model are `#[non_exhaustive]`, so that a
+/// field the vendor adds is not a breaking release. To build one, for
+/// instance to test your own handler, parse its JSON (one bare
+/// notification is a body), as a delivery would be: see
+/// [`parse`](super::parse).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Notification {
     /// The notification's unique ID; resends of one notification share it.
     pub uuid: NotificationId,
@@ -128,6 +135,7 @@ impl Message {
 /// A notification of an event this version of the crate does not know, kept
 /// as sent so that it can be logged, stored or forwarded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UnknownMessage {
     /// The wire `event`.
     pub event: String,

@@ -77,6 +77,7 @@ open_enum! {
 /// `referral:create` and `referral:update`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Referral {
     /// The referral's ID.
     pub id: u64,
@@ -101,6 +102,7 @@ pub struct Referral {
 /// The organisation (utility) a referral is addressed to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Organisation {
     /// The organisation's ID.
     pub id: u64,
@@ -113,6 +115,7 @@ pub struct Organisation {
 /// A dig enquiry: who plans to dig, where, when and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Enquiry {
     /// The enquiry's ID.
     pub id: u64,
@@ -188,6 +191,7 @@ impl Enquiry {
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Address {
     /// The address's ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +216,7 @@ pub struct Address {
 /// The person who lodged an enquiry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct User {
     /// The user's ID.
     pub id: u64,
