@@ -5,8 +5,8 @@
 mod common;
 
 use common::differential::{
-    Vendor, agreement, any_fixture, escape, json_value, key_text, number_text, value_pointers,
-    with_raw_key, with_raw_value,
+    Vendor, agreement, any_fixture, escape, json_value, key_text, number_text, with_raw_key,
+    with_raw_value, with_value_replaced,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -325,10 +325,7 @@ proptest! {
         at in any::<prop::sample::Index>(),
         replacement in json_value(),
     ) {
-        let mut value: Value = serde_json::from_slice(&body).unwrap();
-        let mut pointers = Vec::new();
-        value_pointers(&value, String::new(), &mut pointers);
-        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        let value = with_value_replaced(&body, "", at.index(usize::MAX), replacement);
         parse_checked(vendor, &serde_json::to_vec(&value).unwrap())?;
     }
 
@@ -535,10 +532,7 @@ proptest! {
         at in any::<prop::sample::Index>(),
         replacement in json_value(),
     ) {
-        let mut value: Value = serde_json::from_slice(&smarterwx_fixtures()[which]).unwrap();
-        let mut pointers = Vec::new();
-        value_pointers(&value, String::new(), &mut pointers);
-        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        let value = with_value_replaced(&smarterwx_fixtures()[which], "", at.index(usize::MAX), replacement);
         let body = serde_json::to_vec_pretty(&value).unwrap();
         each_checked(&body)?;
     }
@@ -554,10 +548,7 @@ proptest! {
         at in any::<prop::sample::Index>(),
         replacement in json_value(),
     ) {
-        let mut value: Value = serde_json::from_slice(&smartcomply_fixtures()[which]).unwrap();
-        let mut pointers = Vec::new();
-        value_pointers(&value["data"], "/data".into(), &mut pointers);
-        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        let value = with_value_replaced(&smartcomply_fixtures()[which], "/data", at.index(usize::MAX), replacement);
         let body = serde_json::to_vec(&value).unwrap();
         match smartcomply::parse(&body) {
             Ok(event) => prop_assert_eq!(event.id.as_str(), value["id"].as_str().unwrap()),
@@ -597,10 +588,7 @@ proptest! {
         at in any::<prop::sample::Index>(),
         replacement in json_value(),
     ) {
-        let mut value: Value = serde_json::from_slice(&body).unwrap();
-        let mut pointers = Vec::new();
-        value_pointers(&value, String::new(), &mut pointers);
-        *value.pointer_mut(&pointers[at.index(pointers.len())]).unwrap() = replacement;
+        let value = with_value_replaced(&body, "", at.index(usize::MAX), replacement);
         agreement(vendor, &serde_json::to_vec(&value).unwrap()).map_err(TestCaseError::fail)?;
     }
 

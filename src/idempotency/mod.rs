@@ -174,41 +174,30 @@ pub trait Store: Send + Sync {
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-impl<S: Store + ?Sized> Store for &S {
-    fn claim(
-        &self,
-        key: &str,
-        lease: Duration,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
-        (**self).claim(key, lease)
-    }
+/// `Store` for pointers to a store: a shared reference, an `Arc`.
+macro_rules! forward_store {
+    ($($pointer:ty),+) => {$(
+        impl<S: Store + ?Sized> Store for $pointer {
+            fn claim(
+                &self,
+                key: &str,
+                lease: Duration,
+            ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+                (**self).claim(key, lease)
+            }
 
-    fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).complete(lease)
-    }
+            fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+                (**self).complete(lease)
+            }
 
-    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).release(lease)
-    }
+            fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+                (**self).release(lease)
+            }
+        }
+    )+};
 }
 
-impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
-    fn claim(
-        &self,
-        key: &str,
-        lease: Duration,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
-        (**self).claim(key, lease)
-    }
-
-    fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).complete(lease)
-    }
-
-    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).release(lease)
-    }
-}
+forward_store!(&S, std::sync::Arc<S>);
 
 /// The answer to [`Store::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]

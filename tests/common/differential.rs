@@ -187,6 +187,20 @@ pub fn value_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     out.push(at);
 }
 
+/// The JSON `body` with one value at or under the pointer `under` (`""`
+/// for anywhere), chosen by `at`, replaced by `replacement`.
+pub fn with_value_replaced(body: &[u8], under: &str, at: usize, replacement: Value) -> Value {
+    let mut value: Value = serde_json::from_slice(body).unwrap();
+    let mut pointers = Vec::new();
+    value_pointers(
+        value.pointer(under).unwrap(),
+        under.to_owned(),
+        &mut pointers,
+    );
+    *value.pointer_mut(&pointers[at % pointers.len()]).unwrap() = replacement;
+    value
+}
+
 /// JSON pointers to every object in `v`.
 pub fn object_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
