@@ -139,7 +139,7 @@ pub struct Enquiry {
     /// Whether the enquiry is for planning only (no digging yet).
     pub is_planning_job: bool,
     /// Activity codes; one entry may hold several, comma-separated (see
-    /// [`Enquiry::activity_codes`]).
+    /// [`Enquiry::activities`]).
     pub activity_types: Vec<String>,
     /// The activities in words, in the same layout as `activity_types`.
     pub activity_types_localized: Vec<String>,
