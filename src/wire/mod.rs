@@ -273,18 +273,6 @@ pub(crate) trait Unknown {
 /// (`event_type` finds it, when the body declares one) and the path to the
 /// failing field.
 #[inline]
-pub(crate) fn from_body<T: DeserializeOwned>(
-    body: &[u8],
-    event_type: impl FnOnce(&[u8]) -> Option<String>,
-) -> Result<T, Error> {
-    if let Ok(value) = json::from_slice(body) {
-        return Ok(value);
-    }
-    read_slowly(body, event_type).map_err(Error::Payload)
-}
-
-/// [`from_body`], with the bare [`PayloadError`].
-#[inline]
 pub(crate) fn read_body<T: DeserializeOwned>(
     body: &[u8],
     event_type: impl FnOnce(&[u8]) -> Option<String>,
@@ -295,7 +283,16 @@ pub(crate) fn read_body<T: DeserializeOwned>(
     read_slowly(body, event_type)
 }
 
-/// The second half of [`from_body`], for a body the fast reader gave up
+/// [`read_body`], with the error as the crate's [`Error`].
+#[inline]
+pub(crate) fn from_body<T: DeserializeOwned>(
+    body: &[u8],
+    event_type: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<T, Error> {
+    read_body(body, event_type).map_err(Error::Payload)
+}
+
+/// The second half of [`read_body`], for a body the fast reader gave up
 /// on: `serde_json` reads it and decides, and a failure names the event
 /// type and the path to the failing field.
 pub(crate) fn read_slowly<T: DeserializeOwned>(
