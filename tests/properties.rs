@@ -581,38 +581,9 @@ proptest! {
         apply(&mut body, &edits);
         agreement(vendor, &body).map_err(TestCaseError::fail)?;
     }
-
-    #[test]
-    fn parsers_agree_with_serde_json_on_replaced_values(
-        (vendor, body) in any_fixture(),
-        at in any::<prop::sample::Index>(),
-        replacement in json_value(),
-    ) {
-        let value = with_value_replaced(&body, "", at.index(usize::MAX), replacement);
-        agreement(vendor, &serde_json::to_vec(&value).unwrap()).map_err(TestCaseError::fail)?;
-    }
-
-    #[test]
-    fn parsers_agree_with_serde_json_on_any_key(
-        (vendor, body) in any_fixture(),
-        at in any::<usize>(),
-        key in key_text(),
-        value in json_value(),
-    ) {
-        let body = with_raw_key(&body, at, &key, value);
-        agreement(vendor, &body).map_err(TestCaseError::fail)?;
-    }
-
-    #[test]
-    fn parsers_agree_with_serde_json_on_any_number_text(
-        (vendor, body) in any_fixture(),
-        at in any::<usize>(),
-        number in number_text(),
-    ) {
-        let body = with_raw_value(&body, at, number.as_bytes());
-        agreement(vendor, &body).map_err(TestCaseError::fail)?;
-    }
 }
+
+common::differential::agreement_properties!(1024);
 
 /// Keys that `serde_json` refuses in any object, a struct's included: the
 /// crate refuses them too, wherever they sit.

@@ -271,3 +271,49 @@ fn replace_slot(value: &Value, slot: &[u8], raw: &[u8]) -> Vec<u8> {
         .expect("the stand-in is written once");
     [&written[..at], raw, &written[at + slot.len()..]].concat()
 }
+
+/// The agreement properties that take no strategy of their own: any value
+/// replaced, any key, any number text, each through [`agreement`]. One
+/// definition, run by `tests/properties.rs` and again, with `serde_json`'s
+/// `arbitrary_precision` on, by the check crate.
+#[allow(unused_macros)] // expanded only by the test crates that run the properties
+macro_rules! agreement_properties {
+    ($cases:expr) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases($cases))]
+
+            #[test]
+            fn parsers_agree_with_serde_json_on_replaced_values(
+                (vendor, body) in any_fixture(),
+                at in any::<usize>(),
+                replacement in json_value(),
+            ) {
+                let value = with_value_replaced(&body, "", at, replacement);
+                agreement(vendor, &serde_json::to_vec(&value).unwrap()).map_err(TestCaseError::fail)?;
+            }
+
+            #[test]
+            fn parsers_agree_with_serde_json_on_any_key(
+                (vendor, body) in any_fixture(),
+                at in any::<usize>(),
+                key in key_text(),
+                value in json_value(),
+            ) {
+                let body = with_raw_key(&body, at, &key, value);
+                agreement(vendor, &body).map_err(TestCaseError::fail)?;
+            }
+
+            #[test]
+            fn parsers_agree_with_serde_json_on_any_number_text(
+                (vendor, body) in any_fixture(),
+                at in any::<usize>(),
+                number in number_text(),
+            ) {
+                let body = with_raw_value(&body, at, number.as_bytes());
+                agreement(vendor, &body).map_err(TestCaseError::fail)?;
+            }
+        }
+    };
+}
+#[allow(unused_imports)] // used by the test crates that run the properties
+pub(crate) use agreement_properties;

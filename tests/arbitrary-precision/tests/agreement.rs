@@ -140,37 +140,9 @@ proptest! {
         body[at] = byte;
         agreement(vendor, &body).map_err(TestCaseError::fail)?;
     }
-
-    #[test]
-    fn parsers_agree_on_replaced_values(
-        (vendor, body) in any_fixture(),
-        at in any::<usize>(),
-        replacement in json_value(),
-    ) {
-        let value = with_value_replaced(&body, "", at, replacement);
-        agreement(vendor, &serde_json::to_vec(&value).unwrap()).map_err(TestCaseError::fail)?;
-    }
-
-    #[test]
-    fn parsers_agree_on_any_key(
-        (vendor, body) in any_fixture(),
-        at in any::<usize>(),
-        key in key_text(),
-        value in json_value(),
-    ) {
-        agreement(vendor, &with_raw_key(&body, at, &key, value)).map_err(TestCaseError::fail)?;
-    }
-
-    #[test]
-    fn parsers_agree_on_any_number_text(
-        (vendor, body) in any_fixture(),
-        at in any::<usize>(),
-        number in number_text(),
-    ) {
-        let body = with_raw_value(&body, at, number.as_bytes());
-        agreement(vendor, &body).map_err(TestCaseError::fail)?;
-    }
 }
+
+common::differential::agreement_properties!(256);
 
 #[test]
 fn a_payload_before_its_type_reads_alike() {
