@@ -9,8 +9,15 @@
 //! With `REDIS_URL=redis://127.0.0.1:6379/` and `--features http,redis`,
 //! claims live in Redis, so several instances can share the load; without
 //! it, in this process's memory. `WEBHOOK_LEASE_MS` sets the lease
-//! (default 10 000 ms: a vendor's retry after a crash succeeds within
-//! seconds, and the work done before answering has 8 s).
+//! (default 10 000 ms: the work renews it while it runs, so it bounds how
+//! long a crashed instance holds a key, not how long the work may take).
+//! `WORK_DELAY_MS` (default 0) makes each delivery's work take that long,
+//! so that anyone can watch what happens when the vendor stops waiting.
+//!
+//! Each delivery's work runs in a task of its own, which the request
+//! awaits: when the vendor hangs up (SmarterWX waits 3 s) and the server
+//! drops the request, the work goes on, and the vendor's resend is
+//! answered `409` while it runs and `204` once it is done.
 //!
 //! Listens on 127.0.0.1:`PORT` (default 3000):
 //!
@@ -24,7 +31,7 @@
 //!   | --------------------------------- | ------------------- | ------ |
 //!   | work done and recorded            | `processed <id>`    | `204`  |
 //!   | work done before (a retry)        | `duplicate <id>`    | `204`  |
-//!   | work failed or ran out of time    | `failed <id>`       | `500`  |
+//!   | work failed, panicked or lost its lease | `failed <id>` | `500`  |
 //!   | another attempt is still running  | `in progress <id>`  | `409` + `Retry-After` |
 //!   | the store could not be reached    | `unavailable <id>`  | `503`  |
 //!
@@ -73,9 +80,10 @@ use utility_webhooks::{Error, PayloadError, smartcomply, smarterwx};
 /// costs. Larger bodies get `413`.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The default lease: long enough for work done before answering
-/// (SmarterWX wants an answer within 3 seconds), short enough that a
-/// vendor's retry after a crash succeeds within seconds.
+/// The default lease. The work renews it at each half while it runs, so
+/// it does not limit the work; it bounds how long the key of an instance
+/// that crashed stays held, so that the vendor's retry after a crash
+/// succeeds within seconds.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 
 /// One unit of work: a SmartComply event or one SmarterWX notification.
@@ -280,6 +288,23 @@ impl<S: Store + 'static> Receiver<S> {
         self
     }
 
+    /// Do `job` once in a task of its own, and say what to answer for it.
+    /// The task goes on when the request is dropped, so a vendor that
+    /// stops waiting does not cancel the work.
+    async fn spawn_process(self: &Arc<Self>, job: Job) -> Answer {
+        let receiver = Arc::clone(self);
+        let task = tokio::spawn(async move { receiver.process(job).await });
+        // `run` catches a panicking work: a join error is not expected.
+        task.await.unwrap_or(Answer::Failed)
+    }
+
+    /// [`Receiver::spawn_process`] for a delivery the model cannot read.
+    async fn spawn_park(self: &Arc<Self>, parked: Parked) -> Answer {
+        let receiver = Arc::clone(self);
+        let task = tokio::spawn(async move { receiver.park(parked).await });
+        task.await.unwrap_or(Answer::Failed)
+    }
+
     /// Do `job` once, and say what to answer for it.
     async fn process(&self, job: Job) -> Answer {
         let id = job.id().to_owned();
@@ -328,8 +353,12 @@ impl<S: Store + 'static> Receiver<S> {
                 eprintln!("failed {id}: {reason}");
                 (Delivery::Failed(id), Answer::Failed)
             }
+            Ok(Outcome::Panicked(message)) => {
+                eprintln!("failed {id}: the work panicked: {message}");
+                (Delivery::Failed(id), Answer::Failed)
+            }
             Ok(Outcome::TimedOut) => {
-                eprintln!("failed {id}: the work ran out of time");
+                eprintln!("failed {id}: the lease could not be held");
                 (Delivery::Failed(id), Answer::Failed)
             }
             Ok(Outcome::InProgress { retry_after }) => {
@@ -420,12 +449,12 @@ async fn smartcomply_webhook<S: Store + 'static>(
         .verify_and_parse_headers(&headers, &body)
     {
         Ok(event) => receiver
-            .process(Job::SmartComply(event))
+            .spawn_process(Job::SmartComply(event))
             .await
             .into_response(),
         // Signed, so SmartComply's: park it rather than refuse it.
         Err(Error::Payload(err)) => match Parked::event(&err) {
-            Some(parked) => receiver.park(parked).await.into_response(),
+            Some(parked) => receiver.spawn_park(parked).await.into_response(),
             None => reject(Error::Payload(err)),
         },
         Err(err) => reject(err),
@@ -444,23 +473,26 @@ async fn smarterwx_webhook<S: Store + 'static>(
         Ok(notifications) => notifications,
         Err(err) => return reject(err),
     };
-    // Each notification under its own claim, all at once: a batch that
-    // half failed is finished, not redone, by its retry. One the model
-    // cannot read is parked; it does not hold back the others.
-    let mut jobs = tokio::task::JoinSet::new();
-    for notification in notifications {
-        let receiver = Arc::clone(&receiver);
-        jobs.spawn(async move {
-            match notification {
-                Ok(n) => receiver.process(Job::SmarterWx(Box::new(n))).await,
-                Err(unreadable) => receiver.park(Parked::notification(unreadable)).await,
-            }
-        });
-    }
+    // Each notification under its own claim, in a task of its own, all at
+    // once: a batch that half failed is finished, not redone, by its
+    // retry. One the model cannot read is parked; it does not hold back
+    // the others. Not a `JoinSet`: dropping one (a dropped request) would
+    // abort the work.
+    let tasks: Vec<_> = notifications
+        .into_iter()
+        .map(|notification| {
+            let receiver = Arc::clone(&receiver);
+            tokio::spawn(async move {
+                match notification {
+                    Ok(n) => receiver.process(Job::SmarterWx(Box::new(n))).await,
+                    Err(unreadable) => receiver.park(Parked::notification(unreadable)).await,
+                }
+            })
+        })
+        .collect();
     let mut answer = Answer::Acknowledge;
-    while let Some(joined) = jobs.join_next().await {
-        // A job that panicked did not finish: the vendor must retry.
-        answer = answer.worst(joined.unwrap_or(Answer::Failed));
+    for task in tasks {
+        answer = answer.worst(task.await.unwrap_or(Answer::Failed));
     }
     answer.into_response()
 }
@@ -499,13 +531,15 @@ async fn run() -> Result<(), String> {
             .map_err(|_| format!("PORT must be a port number, not {port:?}"))?,
         Err(_) => 3000,
     };
-    let lease = match std::env::var("WEBHOOK_LEASE_MS") {
-        Ok(ms) => Duration::from_millis(
-            ms.parse()
-                .map_err(|_| format!("WEBHOOK_LEASE_MS must be milliseconds, not {ms:?}"))?,
-        ),
-        Err(_) => DEFAULT_LEASE,
+    let millis = |var: &str, default: Duration| match std::env::var(var) {
+        Ok(ms) => ms
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("{var} must be milliseconds, not {ms:?}")),
+        Err(_) => Ok(default),
     };
+    let lease = millis("WEBHOOK_LEASE_MS", DEFAULT_LEASE)?;
+    let work_delay = millis("WORK_DELAY_MS", Duration::ZERO)?;
 
     let dead_letters = match std::env::var("DEAD_LETTER_FILE") {
         Ok(path) => Some(Arc::new(std::sync::Mutex::new(
@@ -533,6 +567,7 @@ async fn run() -> Result<(), String> {
             router(configure(
                 Receiver::new(smartcomply, smarterwx, store).with_lease(lease),
                 dead_letters,
+                work_delay,
             ))
         }
         #[cfg(not(feature = "redis"))]
@@ -545,6 +580,7 @@ async fn run() -> Result<(), String> {
             router(configure(
                 Receiver::new(smartcomply, smarterwx, store).with_lease(lease),
                 dead_letters,
+                work_delay,
             ))
         }
     };
@@ -552,14 +588,23 @@ async fn run() -> Result<(), String> {
     axum::serve(listener, app).await.map_err(|e| e.to_string())
 }
 
-/// Print each delivery's line, and append parked deliveries to the
-/// dead-letter file when there is one.
+/// Print each delivery's line, spend `work_delay` in each delivery's work,
+/// and append parked deliveries to the dead-letter file when there is one.
 #[allow(dead_code)]
 fn configure<S: Store + 'static>(
     receiver: Receiver<S>,
     dead_letters: Option<Arc<std::sync::Mutex<std::fs::File>>>,
+    work_delay: Duration,
 ) -> Receiver<S> {
-    let receiver = receiver.on_delivery(|delivery| println!("{delivery}"));
+    let receiver = receiver
+        .on_delivery(|delivery| println!("{delivery}"))
+        .with_work(move |_, _| {
+            Box::pin(async move {
+                // A real service writes to its database here.
+                tokio::time::sleep(work_delay).await;
+                Ok(())
+            })
+        });
     let Some(file) = dead_letters else {
         return receiver;
     };

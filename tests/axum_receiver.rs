@@ -443,6 +443,10 @@ impl Store for Down {
     async fn release(&self, _: &Lease) -> Result<(), StoreError> {
         unreachable!("nothing is claimed")
     }
+
+    async fn extend(&self, _: &mut Lease, _: Duration) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
 }
 
 #[tokio::test]

@@ -209,6 +209,10 @@ impl<S: Store> Store for Recording<S> {
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
         self.inner.release(lease).await
     }
+
+    async fn extend(&self, lease: &mut Lease, duration: Duration) -> Result<(), StoreError> {
+        self.inner.extend(lease, duration).await
+    }
 }
 
 /// One receiver instance's own state, seen by its work.

@@ -6,7 +6,7 @@ use std::future::{Future, ready};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Claim, Lease, Store, StoreError, StoreErrorKind};
+use super::{Claim, Lease, LostTo, Store, StoreError, StoreErrorKind, cap_retention};
 
 /// What one record costs besides its key's bytes, as counted against
 /// [`MemoryStore::with_max_bytes`]: the map slot, the shared key's header,
@@ -104,7 +104,7 @@ impl MemoryStore {
         MemoryStore {
             capacity,
             max_bytes: capacity.saturating_mul(256),
-            retention,
+            retention: cap_retention(retention),
             state: Mutex::new(State::default()),
         }
     }
@@ -143,19 +143,34 @@ impl MemoryStore {
     fn claim_at(&self, key: &str, duration: Duration, now: Instant) -> Result<Claim, StoreError> {
         let mut state = self.lock();
         state.expire(now, EXPIRE_PER_CALL);
-        if let Some(record) = state.records.get(key) {
+        if let Some(record) = state.live(key, now) {
             let expires = record.slot.0;
-            if expires > now {
-                return Ok(if record.completed {
-                    Claim::Completed
-                } else {
-                    Claim::InProgress {
-                        retry_after: expires - now,
-                    }
-                });
-            }
-            state.remove(key);
+            return Ok(if record.completed {
+                Claim::Completed
+            } else {
+                Claim::InProgress {
+                    retry_after: expires - now,
+                }
+            });
         }
+        let lease = Lease::new(key, duration);
+        let slot = state.slot(now, lease.duration());
+        self.put(&mut state, key, lease.token(), slot, false, now)?;
+        Ok(Claim::Acquired(lease))
+    }
+
+    /// Record `key` as held by `token` (or completed by it) until `slot`,
+    /// replacing any record it had, making room as [`MemoryStore`] says.
+    fn put(
+        &self,
+        state: &mut State,
+        key: &str,
+        token: &str,
+        slot: Slot,
+        completed: bool,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        state.remove(key);
         let need = key.len().saturating_add(RECORD_OVERHEAD);
         if need > self.max_bytes {
             return Err(StoreError::new(
@@ -173,52 +188,74 @@ impl MemoryStore {
                 ));
             }
         }
-        let lease = Lease::new(key, duration);
-        let slot = state.slot(now, lease.duration());
         let key: Arc<str> = key.into();
-        state.leases.insert(slot, Arc::clone(&key));
+        let index = if completed {
+            &mut state.completed
+        } else {
+            &mut state.leases
+        };
+        index.insert(slot, Arc::clone(&key));
         state.bytes += need;
         state.records.insert(
             key,
             Record {
-                token: lease.token().into(),
+                token: token.into(),
                 slot,
-                completed: false,
+                completed,
             },
         );
-        Ok(Claim::Acquired(lease))
+        Ok(())
+    }
+
+    /// Whether `lease` may act on its key now: `Ok` when the key's live
+    /// record is this lease's own lease in progress, or when nobody holds
+    /// it (its record expired or is gone).
+    fn may_act(state: &State, lease: &Lease, now: Instant) -> Result<(), StoreError> {
+        match state.live(lease.key(), now) {
+            None => Ok(()),
+            Some(r) if r.completed && *r.token == *lease.token() => {
+                Err(StoreError::lease_lost(LostTo::OwnCompletion))
+            }
+            Some(r) if r.completed => Err(StoreError::lease_lost(LostTo::Completion)),
+            Some(r) if *r.token == *lease.token() => Ok(()),
+            Some(_) => Err(StoreError::lease_lost(LostTo::Holder)),
+        }
     }
 
     fn complete_at(&self, lease: &Lease, now: Instant) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.expire(now, EXPIRE_PER_CALL);
-        let state = &mut *state;
-        let record = match state.records.get_mut(lease.key()) {
-            Some(r) if *r.token == *lease.token() && r.slot.0 > now => r,
-            _ => return Err(StoreError::lease_lost()),
-        };
-        if record.completed {
-            return Ok(());
+        match Self::may_act(&state, lease, now) {
+            // Completing twice is not an error.
+            Err(e) if e.lost_to() == Some(LostTo::OwnCompletion) => return Ok(()),
+            other => other?,
         }
-        let key = state.leases.remove(&record.slot);
-        record.slot = next_slot(&mut state.next_seq, now, self.retention);
-        record.completed = true;
-        if let Some(key) = key {
-            state.completed.insert(record.slot, key);
-        }
-        Ok(())
+        let slot = state.slot(now, self.retention);
+        self.put(&mut state, lease.key(), lease.token(), slot, true, now)
     }
 
     fn release_at(&self, lease: &Lease, now: Instant) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.expire(now, EXPIRE_PER_CALL);
-        match state.records.get(lease.key()) {
-            Some(r) if *r.token == *lease.token() && r.slot.0 > now && !r.completed => {
-                state.remove(lease.key());
-                Ok(())
-            }
-            _ => Err(StoreError::lease_lost()),
-        }
+        Self::may_act(&state, lease, now)?;
+        state.remove(lease.key());
+        Ok(())
+    }
+
+    fn extend_at(
+        &self,
+        lease: &mut Lease,
+        duration: Duration,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.expire(now, EXPIRE_PER_CALL);
+        Self::may_act(&state, lease, now)?;
+        let duration = Lease::cap(duration);
+        let slot = state.slot(now, duration);
+        self.put(&mut state, lease.key(), lease.token(), slot, false, now)?;
+        lease.extended(now, duration);
+        Ok(())
     }
 }
 
@@ -236,6 +273,11 @@ fn next_slot(next_seq: &mut u64, now: Instant, after: Duration) -> Slot {
 impl State {
     fn slot(&mut self, now: Instant, after: Duration) -> Slot {
         next_slot(&mut self.next_seq, now, after)
+    }
+
+    /// `key`'s record, unless it expired by `now`.
+    fn live(&self, key: &str, now: Instant) -> Option<&Record> {
+        self.records.get(key).filter(|r| r.slot.0 > now)
     }
 
     /// Remove up to `limit` expired records, the earliest first; returns
@@ -315,6 +357,14 @@ impl Store for MemoryStore {
 
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
         ready(self.release_at(lease, Instant::now()))
+    }
+
+    fn extend(
+        &self,
+        lease: &mut Lease,
+        duration: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.extend_at(lease, duration, Instant::now()))
     }
 }
 
@@ -404,19 +454,91 @@ mod tests {
         let store = MemoryStore::new(10, DAY);
         let t = Instant::now();
         let first = acquired(store.claim_at("a", 2 * SEC, t));
-        let second = acquired(store.claim_at("a", 2 * SEC, t + 2 * SEC));
+        let mut second = acquired(store.claim_at("a", 2 * SEC, t + 2 * SEC));
         for err in [
             store.complete_at(&first, t + 3 * SEC),
             store.release_at(&first, t + 3 * SEC),
         ] {
-            assert_eq!(err.unwrap_err().kind(), StoreErrorKind::LeaseLost);
+            let err = err.unwrap_err();
+            assert_eq!(err.kind(), StoreErrorKind::LeaseLost);
+            assert!(err.to_string().contains("another claim holds"), "{err}");
         }
-        // The second holder is unaffected.
+        store.extend_at(&mut second, 10 * SEC, t + 3 * SEC).unwrap();
+        // The second holder is unaffected, and the first now learns that
+        // the key was completed by another claim.
         store.complete_at(&second, t + 3 * SEC).unwrap();
-        // An expired lease that nobody claimed again cannot complete either.
-        let third = acquired(store.claim_at("b", SEC, t));
-        let late = store.complete_at(&third, t + 5 * SEC).unwrap_err();
-        assert_eq!(late.kind(), StoreErrorKind::LeaseLost);
+        let err = store.complete_at(&first, t + 4 * SEC).unwrap_err();
+        assert!(err.to_string().contains("another claim completed"), "{err}");
+        store.check();
+    }
+
+    #[test]
+    fn a_late_complete_that_nobody_overtook_is_recorded() {
+        let store = MemoryStore::new(10, DAY);
+        let t = Instant::now();
+        // Its record expired, but is still there.
+        let lease = acquired(store.claim_at("b", SEC, t));
+        store.complete_at(&lease, t + 5 * SEC).unwrap();
+        assert_eq!(store.claim_at("b", SEC, t + 6 * SEC), Ok(Claim::Completed));
+        // Its record expired and was removed to make room.
+        let store = MemoryStore::new(1, DAY);
+        let lease = acquired(store.claim_at("c", SEC, t));
+        let other = acquired(store.claim_at("d", SEC, t + 2 * SEC));
+        assert_eq!(store.len(), 1);
+        store.complete_at(&other, t + 2 * SEC).unwrap();
+        store.complete_at(&lease, t + 3 * SEC).unwrap();
+        assert_eq!(store.claim_at("c", SEC, t + 4 * SEC), Ok(Claim::Completed));
+        assert_eq!(store.early_forgets(), 1);
+        store.check();
+    }
+
+    #[test]
+    fn extend_moves_the_deadline_and_is_fenced() {
+        let store = MemoryStore::new(10, DAY);
+        let t = Instant::now();
+        let mut lease = acquired(store.claim_at("a", 2 * SEC, t));
+        store.extend_at(&mut lease, 10 * SEC, t + SEC).unwrap();
+        assert_eq!(lease.deadline(), t + 11 * SEC);
+        assert_eq!(lease.duration(), 10 * SEC);
+        assert_eq!(
+            store.claim_at("a", SEC, t + 5 * SEC),
+            Ok(Claim::InProgress {
+                retry_after: 6 * SEC
+            })
+        );
+        // Expired, nobody claimed since: taken up again.
+        store.extend_at(&mut lease, 2 * SEC, t + 20 * SEC).unwrap();
+        assert!(matches!(
+            store.claim_at("a", SEC, t + 21 * SEC),
+            Ok(Claim::InProgress { .. })
+        ));
+        // Overtaken: refused, and the new holder keeps the key.
+        let other = acquired(store.claim_at("a", SEC, t + 22 * SEC));
+        let err = store
+            .extend_at(&mut lease, 9 * SEC, t + 22 * SEC)
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::LeaseLost);
+        store.release_at(&other, t + 22 * SEC).unwrap();
+        // A lease of any length is capped, never refused.
+        let mut long = acquired(store.claim_at("b", SEC, t));
+        store.extend_at(&mut long, Duration::MAX, t).unwrap();
+        assert_eq!(long.duration(), Lease::MAX);
+        store.check();
+    }
+
+    #[test]
+    fn any_retention_is_capped() {
+        let store = MemoryStore::new(10, Duration::MAX);
+        assert_eq!(store.retention, crate::idempotency::MAX_RETENTION);
+        let t = Instant::now();
+        let lease = acquired(store.claim_at("a", Duration::MAX, t));
+        assert_eq!(lease.duration(), Lease::MAX);
+        store.complete_at(&lease, t).unwrap();
+        assert_eq!(
+            store.claim_at("a", SEC, t + 365 * DAY),
+            Ok(Claim::Completed)
+        );
+        acquired(store.claim_at("a", SEC, t + 366 * DAY));
         store.check();
     }
 
@@ -554,6 +676,7 @@ mod tests {
             Claim { key: u8, lease_ms: u64 },
             Complete { lease: usize },
             Release { lease: usize },
+            Extend { lease: usize, ms: u64 },
             Wait { ms: u64 },
         }
 
@@ -562,6 +685,7 @@ mod tests {
                 4 => (0u8..6, 1u64..400).prop_map(|(key, lease_ms)| Op::Claim { key, lease_ms }),
                 3 => any::<usize>().prop_map(|lease| Op::Complete { lease }),
                 2 => any::<usize>().prop_map(|lease| Op::Release { lease }),
+                2 => (any::<usize>(), 1u64..400).prop_map(|(lease, ms)| Op::Extend { lease, ms }),
                 2 => (0u64..500).prop_map(|ms| Op::Wait { ms }),
             ]
         }
@@ -585,11 +709,13 @@ mod tests {
                 })
             }
 
-            fn holds(&self, lease: &Lease, now: Instant) -> Option<bool> {
+            /// `None`: the lease may act (its own lease, or nobody's);
+            /// `Some(true)`: completed; `Some(false)`: another holds it.
+            fn blocked(&self, lease: &Lease, now: Instant) -> Option<bool> {
                 match self.live(lease.key(), now)? {
-                    State::Held { token, .. } if token == lease.token() => Some(false),
+                    State::Held { token, .. } if token == lease.token() => None,
                     State::Done { .. } => Some(true),
-                    State::Held { .. } => None,
+                    State::Held { .. } => Some(false),
                 }
             }
         }
@@ -636,29 +762,42 @@ mod tests {
                         Op::Complete { lease } if !leases.is_empty() => {
                             let lease = &leases[lease % leases.len()];
                             let got = store.complete_at(lease, now);
-                            match model.holds(lease, now) {
-                                Some(false) => {
+                            let mine = completed_by.get(lease.key()).map(String::as_str) == Some(lease.token());
+                            match model.blocked(lease, now) {
+                                None => {
                                     prop_assert!(got.is_ok(), "{:?}", got);
                                     model.keys.insert(lease.key().to_owned(), State::Done { until: now + retention });
                                     completed_by.insert(lease.key().to_owned(), lease.token().to_owned());
                                 }
-                                Some(true) if completed_by.get(lease.key()).map(String::as_str) == Some(lease.token()) => {
-                                    prop_assert!(got.is_ok(), "{:?}", got);
-                                }
+                                Some(true) if mine => prop_assert!(got.is_ok(), "{:?}", got),
                                 _ => prop_assert_eq!(got.unwrap_err().kind(), StoreErrorKind::LeaseLost),
                             }
                         }
                         Op::Release { lease } if !leases.is_empty() => {
                             let lease = &leases[lease % leases.len()];
                             let got = store.release_at(lease, now);
-                            if model.holds(lease, now) == Some(false) {
+                            if model.blocked(lease, now).is_none() {
                                 prop_assert!(got.is_ok(), "{:?}", got);
                                 model.keys.remove(lease.key());
                             } else {
                                 prop_assert_eq!(got.unwrap_err().kind(), StoreErrorKind::LeaseLost);
                             }
                         }
-                        Op::Complete { .. } | Op::Release { .. } => {}
+                        Op::Extend { lease, ms } if !leases.is_empty() => {
+                            let i = lease % leases.len();
+                            let blocked = model.blocked(&leases[i], now);
+                            let got = store.extend_at(&mut leases[i], Duration::from_millis(ms), now);
+                            if blocked.is_none() {
+                                prop_assert!(got.is_ok(), "{:?}", got);
+                                model.keys.insert(leases[i].key().to_owned(), State::Held {
+                                    token: leases[i].token().to_owned(),
+                                    until: now + Duration::from_millis(ms),
+                                });
+                            } else {
+                                prop_assert_eq!(got.unwrap_err().kind(), StoreErrorKind::LeaseLost);
+                            }
+                        }
+                        Op::Complete { .. } | Op::Release { .. } | Op::Extend { .. } => {}
                     }
                     store.check();
                 }

@@ -47,7 +47,7 @@
 //! let status = match outcome {
 //!     Outcome::Done(()) | Outcome::DoneNotRecorded((), _) | Outcome::Completed => 204,
 //!     Outcome::InProgress { .. } => 409, // with `Retry-After`
-//!     Outcome::Failed(_) | Outcome::TimedOut => 500,
+//!     Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => 500,
 //! };
 //! assert_eq!(status, outcome_status(&outcome));
 //! # fn outcome_status<T, E>(o: &Outcome<T, E>) -> u16 { o.status() }
@@ -129,7 +129,6 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod run;
-mod timer;
 mod token;
 
 pub use memory::MemoryStore;
@@ -144,10 +143,13 @@ pub use run::{Outcome, run};
 /// store compiles on a multi-threaded runtime (axum, actix-web).
 ///
 /// An implementation must make [`Store::claim`] atomic across every process
-/// that shares the store, and must let [`Store::complete`] and
-/// [`Store::release`] act only while the given lease is still the key's
-/// current holder (compare [`Lease::token`]). The store, not the caller's
-/// clock, should decide when a lease has expired.
+/// that shares the store, and must let [`Store::complete`],
+/// [`Store::release`] and [`Store::extend`] act only while no other claim
+/// holds or completed the key (compare [`Lease::token`]). The store, not
+/// the caller's clock, should decide when a lease has expired. Lease
+/// lengths are kept between [`Lease::MIN`] and [`Lease::MAX`], retention
+/// between [`MIN_RETENTION`] and [`MAX_RETENTION`], whatever `Duration` the
+/// caller gave.
 pub trait Store: Send + Sync {
     /// Claim `key` for `lease`: [`Claim::Acquired`] for one caller at a
     /// time, [`Claim::InProgress`] while another caller's lease runs, and
@@ -161,17 +163,37 @@ pub trait Store: Send + Sync {
     /// The work is done: the key answers [`Claim::Completed`] for the
     /// store's retention period.
     ///
-    /// Acts only while `lease` is the key's current holder; otherwise it
-    /// changes nothing and returns [`StoreErrorKind::LeaseLost`]. Takes the
-    /// lease by reference so that a caller can retry after a transient
-    /// error; completing twice is not an error.
+    /// Acts unless another claim holds or completed the key since: then it
+    /// changes nothing and returns [`StoreErrorKind::LeaseLost`], whose
+    /// message says which. A completion after the lease expired, when
+    /// nobody claimed the key since, is recorded: the work happened, and
+    /// nobody else is doing it. Takes the lease by reference so that a
+    /// caller can retry after a transient error; completing twice is not
+    /// an error.
     fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The work failed: the key is free, and the next delivery claims it.
     ///
-    /// Acts only while `lease` is the key's current holder; otherwise it
-    /// changes nothing and returns [`StoreErrorKind::LeaseLost`].
+    /// A key that is free already (the lease expired) is not an error.
+    /// When another claim holds or completed the key (or this lease
+    /// completed it), it changes nothing and returns
+    /// [`StoreErrorKind::LeaseLost`].
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The work goes on: `lease` now runs `duration` from now (kept
+    /// between [`Lease::MIN`] and [`Lease::MAX`]), by the store's clock,
+    /// and its [`Lease::deadline`] moves with it.
+    ///
+    /// Fenced by the token like [`Store::complete`]: it acts while no
+    /// other claim holds or completed the key (an expired lease that nobody
+    /// claimed since is taken up again), and otherwise changes nothing and
+    /// returns [`StoreErrorKind::LeaseLost`]. [`run`] calls it for the work
+    /// it runs; work outside `run` calls it before half its lease is gone.
+    fn extend(
+        &self,
+        lease: &mut Lease,
+        duration: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// `Store` for pointers to a store: a shared reference, an `Arc`.
@@ -192,6 +214,14 @@ macro_rules! forward_store {
 
             fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
                 (**self).release(lease)
+            }
+
+            fn extend(
+                &self,
+                lease: &mut Lease,
+                duration: Duration,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                (**self).extend(lease, duration)
             }
         }
     )+};
@@ -239,6 +269,7 @@ pub struct Lease {
     key: Box<str>,
     token: Box<str>,
     duration: Duration,
+    /// When the claim (or the last extension) was sent.
     started: Instant,
 }
 
@@ -260,9 +291,25 @@ impl Lease {
         Lease {
             key: key.into(),
             token: token::new(),
-            duration: duration.clamp(Lease::MIN, Lease::MAX),
+            duration: Lease::cap(duration),
             started: Instant::now(),
         }
+    }
+
+    /// `duration` kept between [`Lease::MIN`] and [`Lease::MAX`]: what
+    /// every store does with a lease length.
+    pub fn cap(duration: Duration) -> Duration {
+        duration.clamp(Lease::MIN, Lease::MAX)
+    }
+
+    /// For implementations of [`Store::extend`]: the store accepted an
+    /// extension to `duration` (capped as [`Lease::cap`] caps it) that was
+    /// sent at `sent`, so the lease's [deadline](Lease::deadline) is now
+    /// `sent + duration`. Take `sent` before sending, so that the local
+    /// deadline is never later than the store's expiry.
+    pub fn extended(&mut self, sent: Instant, duration: Duration) {
+        self.started = sent;
+        self.duration = Lease::cap(duration);
     }
 
     /// The key this lease holds.
@@ -270,19 +317,21 @@ impl Lease {
         &self.key
     }
 
-    /// The lease's token: 32 lowercase hex digits, unique per claim.
+    /// The lease's token: 32 lowercase hex digits, 128 bits from the
+    /// operating system's random source, unique per claim (also in a
+    /// forked process or a restored VM snapshot).
     pub fn token(&self) -> &str {
         &self.token
     }
 
-    /// How long the lease was taken for.
+    /// How long the lease was taken (or last extended) for.
     pub fn duration(&self) -> Duration {
         self.duration
     }
 
-    /// When the lease expires by this process's clock: the claim was sent
-    /// after the lease was created, so the store's own expiry is no
-    /// earlier.
+    /// When the lease expires by this process's clock: the claim (or the
+    /// last extension) was sent after this instant was taken, so the
+    /// store's own expiry is no earlier.
     pub fn deadline(&self) -> Instant {
         self.started + self.duration
     }
@@ -309,6 +358,7 @@ impl fmt::Debug for Lease {
 pub struct StoreError {
     kind: StoreErrorKind,
     message: String,
+    lost_to: Option<LostTo>,
 }
 
 /// The class of a [`StoreError`].
@@ -320,8 +370,8 @@ pub enum StoreErrorKind {
     Unavailable,
     /// The store did not answer in time: the operation may have applied.
     Uncertain,
-    /// The lease expired and another caller claimed the key (or the key's
-    /// record is gone): nothing was changed.
+    /// The lease expired and another claim holds or completed the key:
+    /// nothing was changed. The message says which.
     LeaseLost,
     /// A [`MemoryStore`] is full of leases in progress and refused a new
     /// claim rather than drop one.
@@ -335,6 +385,7 @@ impl StoreError {
         StoreError {
             kind,
             message: message.into(),
+            lost_to: None,
         }
     }
 
@@ -352,11 +403,23 @@ impl StoreError {
         )
     }
 
-    pub(crate) fn lease_lost() -> Self {
-        StoreError::new(
-            StoreErrorKind::LeaseLost,
-            "the lease expired and the key was claimed again",
-        )
+    /// Who has the key, for a [`StoreErrorKind::LeaseLost`] made by
+    /// [`StoreError::lease_lost`].
+    pub(crate) fn lost_to(&self) -> Option<LostTo> {
+        self.lost_to
+    }
+
+    /// [`StoreErrorKind::LeaseLost`], saying who has the key now.
+    pub(crate) fn lease_lost(to: LostTo) -> Self {
+        let message = match to {
+            LostTo::Holder => "the lease expired and another claim holds the key",
+            LostTo::Completion => "the lease expired and another claim completed the key",
+            LostTo::OwnCompletion => "this lease completed the key already",
+        };
+        StoreError {
+            lost_to: Some(to),
+            ..StoreError::new(StoreErrorKind::LeaseLost, message)
+        }
     }
 }
 
@@ -373,6 +436,30 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// Why a lease can no longer act on its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LostTo {
+    /// Another claim holds an unexpired lease.
+    Holder,
+    /// Another claim completed the key.
+    Completion,
+    /// This lease completed the key (a release after a completion).
+    OwnCompletion,
+}
+
+/// The shortest retention of completed keys a store keeps.
+pub const MIN_RETENTION: Duration = Duration::from_millis(1);
+
+/// The longest retention of completed keys a store keeps: 366 days. Any
+/// longer `Duration` (up to `Duration::MAX`) is cut to it, by every store.
+pub const MAX_RETENTION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// `retention` kept between [`MIN_RETENTION`] and [`MAX_RETENTION`]: what
+/// every store does with a retention.
+pub(crate) fn cap_retention(retention: Duration) -> Duration {
+    retention.clamp(MIN_RETENTION, MAX_RETENTION)
+}
 
 /// The key of one unit of work: `<namespace>:<id>`.
 ///
@@ -414,6 +501,13 @@ mod tests {
         assert_eq!(long.duration(), Lease::MAX);
         assert!(long.deadline() > Instant::now() + Duration::from_secs(3600));
         assert_eq!(Lease::new("k", Duration::ZERO).duration(), Lease::MIN);
+        let mut lease = Lease::new("k", Duration::from_secs(1));
+        let sent = Instant::now();
+        lease.extended(sent, Duration::MAX);
+        assert_eq!(lease.duration(), Lease::MAX);
+        assert_eq!(lease.deadline(), sent + Lease::MAX);
+        assert_eq!(cap_retention(Duration::MAX), MAX_RETENTION);
+        assert_eq!(cap_retention(Duration::ZERO), MIN_RETENTION);
     }
 
     #[test]
@@ -424,7 +518,20 @@ mod tests {
             e.to_string(),
             "idempotency store did not answer in time: timed out after 1.5 s"
         );
-        assert!(!StoreError::lease_lost().is_transient());
-        assert_eq!(StoreError::lease_lost().kind(), StoreErrorKind::LeaseLost);
+        for to in [LostTo::Holder, LostTo::Completion, LostTo::OwnCompletion] {
+            let lost = StoreError::lease_lost(to);
+            assert!(!lost.is_transient());
+            assert_eq!(lost.kind(), StoreErrorKind::LeaseLost);
+        }
+        assert!(
+            StoreError::lease_lost(LostTo::Holder)
+                .to_string()
+                .contains("another claim holds the key")
+        );
+        assert!(
+            StoreError::lease_lost(LostTo::Completion)
+                .to_string()
+                .contains("another claim completed the key")
+        );
     }
 }

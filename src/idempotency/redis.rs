@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script};
 
-use super::timer::timeout;
-use super::{Claim, Lease, Store, StoreError, StoreErrorKind};
+use super::run::timeout;
+use super::{Claim, Lease, LostTo, Store, StoreError, StoreErrorKind, cap_retention};
 
 /// The longest one operation may take, retries and a `NOSCRIPT` reload
 /// (three round trips) included.
@@ -38,28 +38,72 @@ end
 return {1, redis.call('PTTL', KEYS[1])}
 ";
 
-/// Turn this token's lease into a completion kept for the retention;
-/// `1` done (also when it already was), `0` the lease is not the holder.
+/// Turn this token's lease into a completion kept for the retention. A
+/// key that nobody holds (this lease expired, and nobody claimed it since)
+/// is completed too. Answers one of the `ACTED`, `LOST_*` codes.
 const COMPLETE: &str = r"
 local v = redis.call('GET', KEYS[1])
-if v == 'p:' .. ARGV[1] then
+if (not v) or v == 'p:' .. ARGV[1] then
   redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
   return 1
 end
 if v == 'c:' .. ARGV[1] then
   return 1
 end
-return 0
+if string.sub(v, 1, 2) == 'c:' then
+  return 2
+end
+return 3
 ";
 
-/// Delete the record if this token's lease holds it; `1` done, `0` not.
+/// Delete the record if this token's lease holds it; a key that nobody
+/// holds is free already.
 const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return 1
+end
+if v == 'p:' .. ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
 end
-return 0
+if v == 'c:' .. ARGV[1] then
+  return 4
+end
+if string.sub(v, 1, 2) == 'c:' then
+  return 2
+end
+return 3
 ";
+
+/// Run this token's lease for another `ARGV[2]` ms from now; a key that
+/// nobody holds is taken up again.
+const EXTEND: &str = r"
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == 'p:' .. ARGV[1] then
+  redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == 'c:' .. ARGV[1] then
+  return 4
+end
+if string.sub(v, 1, 2) == 'c:' then
+  return 2
+end
+return 3
+";
+
+/// What `COMPLETE`, `RELEASE` and `EXTEND` answer: `1` it acted, `2`
+/// another claim completed the key, `3` another claim holds it, `4` this
+/// lease completed it.
+fn acted(code: i64) -> Result<(), StoreError> {
+    match code {
+        1 => Ok(()),
+        2 => Err(StoreError::lease_lost(LostTo::Completion)),
+        4 => Err(StoreError::lease_lost(LostTo::OwnCompletion)),
+        _ => Err(StoreError::lease_lost(LostTo::Holder)),
+    }
+}
 
 /// An idempotency [`Store`] on Redis, shared by every process and machine
 /// that receives webhooks.
@@ -114,6 +158,7 @@ struct Scripts {
     claim: Script,
     complete: Script,
     release: Script,
+    extend: Script,
 }
 
 impl RedisStore {
@@ -155,7 +200,7 @@ impl RedisStore {
         .map_err(|e| {
             StoreError::new(
                 StoreErrorKind::Unavailable,
-                error("connecting to Redis", &e).message,
+                error("connecting to Redis", &e, &[]).message,
             )
         })?;
         Ok(RedisStore {
@@ -164,6 +209,7 @@ impl RedisStore {
                 claim: Script::new(CLAIM),
                 complete: Script::new(COMPLETE),
                 release: Script::new(RELEASE),
+                extend: Script::new(EXTEND),
             }),
             prefix: Self::DEFAULT_PREFIX.into(),
             retention: Self::DEFAULT_RETENTION,
@@ -177,10 +223,13 @@ impl RedisStore {
         self
     }
 
-    /// Keep completed keys for `retention` (at least a millisecond). Make
-    /// it longer than the vendors' retry horizon.
+    /// Keep completed keys for `retention`, kept between
+    /// [`MIN_RETENTION`](super::MIN_RETENTION) and
+    /// [`MAX_RETENTION`](super::MAX_RETENTION) as every store keeps it
+    /// (`Duration::MAX` is 366 days). Make it longer than the vendors'
+    /// retry horizon.
     pub fn with_retention(mut self, retention: Duration) -> Self {
-        self.retention = retention.max(Lease::MIN);
+        self.retention = cap_retention(retention);
         self
     }
 
@@ -206,11 +255,12 @@ impl RedisStore {
         what: &'static str,
     ) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
-        let mut invocation = script.key(self.redis_key(key));
+        let redis_key = self.redis_key(key);
+        let mut invocation = script.key(&redis_key);
         invocation.arg(token).arg(millis(duration));
         match timeout(deadline, invocation.invoke_async(&mut connection)).await {
             Some(Ok(value)) => Ok(value),
-            Some(Err(e)) => Err(error(what, &e)),
+            Some(Err(e)) => Err(error(what, &e, &[&redis_key, key, token])),
             None => Err(StoreError::new(
                 StoreErrorKind::Uncertain,
                 format!("{what}: no answer within {OPERATION_DEADLINE:?}"),
@@ -265,37 +315,20 @@ impl RedisStore {
         }
     }
 
-    async fn finish(&self, lease: &Lease, complete: bool) -> Result<(), StoreError> {
+    /// Run `script` (`COMPLETE`, `RELEASE` or `EXTEND`) for `lease` with
+    /// `duration`, and read its answer.
+    async fn act(
+        &self,
+        script: &Script,
+        lease: &Lease,
+        duration: Duration,
+        what: &'static str,
+    ) -> Result<(), StoreError> {
         let deadline = Instant::now() + OPERATION_DEADLINE;
-        let done: i64 = if complete {
-            let retention = self.retention;
-            let script = &self.scripts.complete;
-            self.invoke(
-                script,
-                lease.key(),
-                lease.token(),
-                retention,
-                deadline,
-                "complete",
-            )
-            .await?
-        } else {
-            let script = &self.scripts.release;
-            self.invoke(
-                script,
-                lease.key(),
-                lease.token(),
-                Duration::ZERO,
-                deadline,
-                "release",
-            )
-            .await?
-        };
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::lease_lost())
-        }
+        let code: i64 = self
+            .invoke(script, lease.key(), lease.token(), duration, deadline, what)
+            .await?;
+        acted(code)
     }
 }
 
@@ -311,11 +344,20 @@ impl Store for RedisStore {
     }
 
     fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.finish(lease, true)
+        self.act(&self.scripts.complete, lease, self.retention, "complete")
     }
 
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.finish(lease, false)
+        self.act(&self.scripts.release, lease, Duration::ZERO, "release")
+    }
+
+    async fn extend(&self, lease: &mut Lease, duration: Duration) -> Result<(), StoreError> {
+        let duration = Lease::cap(duration);
+        let sent = Instant::now();
+        self.act(&self.scripts.extend, lease, duration, "extend")
+            .await?;
+        lease.extended(sent, duration);
+        Ok(())
     }
 }
 
@@ -336,10 +378,15 @@ fn millis(duration: Duration) -> u64 {
         .max(1)
 }
 
+/// The most of the server's reason a message keeps, in bytes once
+/// escaped.
+const REASON_MAX: usize = 160;
+
 /// A `redis` error as a [`StoreError`], classified, with a message that
-/// names what failed and how, but not the key, the URL or a password: only
-/// the error's kind and the server's error code are kept.
-fn error(what: &str, e: &redis::RedisError) -> StoreError {
+/// names what failed and how, but not the URL or a password: the error's
+/// kind, and for a server error its code and reason, bounded and escaped,
+/// with each of `hidden` (the key, the token) taken out.
+fn error(what: &str, e: &redis::RedisError, hidden: &[&str]) -> StoreError {
     let kind = if e.is_connection_refusal() {
         // The `redis` crate counts a refusal as a dropped connection too,
         // but nothing reached the server.
@@ -357,8 +404,22 @@ fn error(what: &str, e: &redis::RedisError) -> StoreError {
     } else if e.is_connection_dropped() {
         "connection dropped".to_owned()
     } else if let Some(code) = e.code() {
-        // A server error code such as `OOM`, `READONLY` or `NOSCRIPT`.
-        format!("server error {}", printable(code))
+        // A server error code such as `OOM`, `READONLY` or `NOSCRIPT`, and
+        // the server's reason ("invalid expire time in 'set' command").
+        match e.detail() {
+            Some(detail) => {
+                let mut detail = detail.to_owned();
+                for word in hidden.iter().filter(|w| !w.is_empty()) {
+                    detail = detail.replace(word, "<hidden>");
+                }
+                format!(
+                    "server error {}: {}",
+                    printable(code),
+                    crate::error::sanitize(&detail, REASON_MAX)
+                )
+            }
+            None => format!("server error {}", printable(code)),
+        }
     } else {
         kind_name(e)
     };
@@ -401,7 +462,7 @@ mod tests {
     fn a_refused_connection_is_unavailable_a_dropped_one_uncertain() {
         let refused =
             redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        let e = error("claim", &refused);
+        let e = error("claim", &refused, &[]);
         assert_eq!(e.kind(), StoreErrorKind::Unavailable);
         assert_eq!(
             e.to_string(),
@@ -409,7 +470,10 @@ mod tests {
         );
         let reset =
             redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
-        assert_eq!(error("claim", &reset).kind(), StoreErrorKind::Uncertain);
+        assert_eq!(
+            error("claim", &reset, &[]).kind(),
+            StoreErrorKind::Uncertain
+        );
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! Running a closure under a claim.
 
-use std::future::Future;
+use std::any::Any;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::timer::{Sleep, timeout};
+use futures_timer::Delay;
+
 use super::{Claim, Lease, Store, StoreError};
 
 /// What [`run`] did with one key, and so what to answer the vendor.
@@ -13,16 +18,22 @@ pub enum Outcome<T, E> {
     /// The work ran, succeeded, and was recorded: acknowledge (`2xx`).
     Done(T),
     /// The work ran and succeeded, but recording it failed even after a
-    /// retry (the store is down, or the lease expired first). Acknowledge
-    /// all the same (`2xx`): a retry would only redo the work once the
-    /// lease expires. Log the error.
+    /// retry (the store is down, or another claim overtook the lease).
+    /// Acknowledge all the same (`2xx`): a retry would only redo the work
+    /// once the lease expires. Log the error.
     DoneNotRecorded(T, StoreError),
     /// The work returned an error. The lease was released, so the vendor's
     /// retry runs the work again: answer `500`.
     Failed(E),
-    /// The work did not finish before its deadline, a margin inside the
-    /// lease. It was cancelled (its future dropped) and the lease released:
-    /// answer `500`, and the vendor's retry runs it again.
+    /// The work panicked. The panic was caught, the lease released at
+    /// once, and the panic's message kept here: answer `500`, and the
+    /// vendor's retry runs the work again.
+    Panicked(String),
+    /// The lease could not be held: the claim came back after its
+    /// deadline, or renewing it failed (the store was down until a margin
+    /// before the lease's end, or another claim overtook it). The work did
+    /// not start, or was cancelled (its future dropped), and the lease was
+    /// released: answer `500`, and the vendor's retry runs it again.
     TimedOut,
     /// Another caller holds the key and its work may still fail: answer
     /// `409` with a `Retry-After` of `retry_after`, rounded up to whole
@@ -39,54 +50,72 @@ impl<T, E> Outcome<T, E> {
     /// The HTTP status to answer with: `204` when the delivery may be
     /// acknowledged ([`Outcome::Done`], [`Outcome::DoneNotRecorded`],
     /// [`Outcome::Completed`]), `409` for [`Outcome::InProgress`], `500`
-    /// for [`Outcome::Failed`] and [`Outcome::TimedOut`]. A store that
-    /// could not be reached is an `Err` from [`run`], whose status is
-    /// `503`.
+    /// for [`Outcome::Failed`], [`Outcome::Panicked`] and
+    /// [`Outcome::TimedOut`]. A store that could not be reached is an
+    /// `Err` from [`run`], whose status is `503`.
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed => 204,
             Outcome::InProgress { .. } => 409,
-            Outcome::Failed(_) | Outcome::TimedOut => 500,
+            Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => 500,
         }
     }
 }
 
-/// How long before the lease expires the work is cancelled: time left to
-/// record the outcome. A fifth of the lease, at most 5 seconds.
+/// How long before the lease ends the work is cancelled when the lease
+/// could not be renewed: time left to release it. A fifth of the lease,
+/// at most 5 seconds.
 fn margin(lease: Duration) -> Duration {
     (lease / 5).min(Duration::from_secs(5))
 }
 
-/// How long to wait before trying [`Store::complete`] a second time.
-const COMPLETE_RETRY_AFTER: Duration = Duration::from_millis(100);
+/// How long to wait before trying a store operation again after a
+/// transient error.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
 
 /// Run `work` once for `key`, under a claim on `store` with a lease of
 /// `lease`.
 ///
 /// - It claims the key. [`Claim::InProgress`] and [`Claim::Completed`]
 ///   return at once as [`Outcome::InProgress`] and [`Outcome::Completed`];
-///   the work does not run.
+///   the work does not run. Nor does it when the claim came back after the
+///   lease's deadline ([`Outcome::TimedOut`], the lease released).
 /// - On [`Claim::Acquired`] it runs `work` with a copy of the lease (record
-///   [`Lease::token`] in your transaction for exactly-once effects), with a
-///   deadline a margin inside the lease (a fifth of it, at most 5 s).
+///   [`Lease::token`] in your transaction for exactly-once effects).
+/// - While the work runs, it renews the lease ([`Store::extend`]) each time
+///   half of it has passed, so healthy work of any length keeps its key,
+///   while the lease of a holder that died still expires within one lease.
+///   When renewing fails until a margin before the lease's end (a fifth of
+///   it, at most 5 s), or another claim overtook the lease, the work is
+///   cancelled (its future dropped) and the lease released:
+///   [`Outcome::TimedOut`].
 /// - `Ok` completes the lease, with one retry after 100 ms on a transient
 ///   error: [`Outcome::Done`], or [`Outcome::DoneNotRecorded`] if it still
 ///   failed.
-/// - `Err` or a missed deadline releases the lease: [`Outcome::Failed`] or
-///   [`Outcome::TimedOut`]. If the release fails too, the lease expires
-///   by itself, and until then retries get [`Outcome::InProgress`].
+/// - `Err` releases the lease: [`Outcome::Failed`]. A panic in the work is
+///   caught, and the lease released at once: [`Outcome::Panicked`]. If a
+///   release fails, the lease expires by itself, and until then retries
+///   get [`Outcome::InProgress`].
 ///
 /// It returns `Err` only when the claim itself failed (the store is down,
 /// full, or did not answer): answer `503` (the error converts into
 /// [`Error`](crate::Error), whose status it is) and the vendor retries
 /// later.
 ///
-/// The work is cancelled at the deadline by dropping its future, so it
-/// should be safe to stop at any `.await` (a database transaction is).
-/// The deadline needs no async runtime: a single background thread,
-/// started the first time a deadline is set, wakes the task. If the future
-/// `run` returns is itself dropped (a cancelled request), the lease is
-/// neither completed nor released, and it expires.
+/// # When the future is dropped
+///
+/// If the future `run` returns is dropped before it finishes (the vendor
+/// stopped waiting, and the HTTP server dropped the request), the work is
+/// cancelled where it stands and the lease is neither completed nor
+/// released: renewals stop, and it expires within one lease, after which
+/// the vendor's retry does the work. Work that must outlive the request
+/// (SmarterWX waits only 3 seconds) runs in a task of its own, awaited by
+/// the request: `tokio::spawn(async move { idempotency::run(..).await })`.
+/// The request may then end; the task goes on, and the vendor's retry gets
+/// [`Outcome::InProgress`] or [`Outcome::Completed`].
+///
+/// The work should be safe to stop at any `.await` (a database transaction
+/// is). The timers need no particular async runtime (`futures-timer`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -133,24 +162,35 @@ where
     F: FnOnce(Lease) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let lease = match store.claim(key, lease).await? {
+    let mut lease = match store.claim(key, lease).await? {
         Claim::Acquired(lease) => lease,
         Claim::InProgress { retry_after } => return Ok(Outcome::InProgress { retry_after }),
         Claim::Completed => return Ok(Outcome::Completed),
     };
-    let deadline = lease
-        .deadline()
-        .checked_sub(margin(lease.duration()))
-        .unwrap_or_else(Instant::now);
-    let outcome = match timeout(deadline, work(lease.clone())).await {
-        Some(Ok(value)) => match complete(store, &lease).await {
+    if Instant::now() >= lease.deadline() {
+        // Too late to start: another claim may be taking the key now.
+        let _ = store.release(&lease).await;
+        return Ok(Outcome::TimedOut);
+    }
+    let ran = {
+        let copy = lease.clone();
+        let work = catching(move || work(copy));
+        let keeper = keep(store, &mut lease);
+        first(work, keeper).await
+    };
+    let outcome = match ran {
+        Some(Ok(Ok(value))) => match complete(store, &lease).await {
             Ok(()) => Outcome::Done(value),
             Err(err) => Outcome::DoneNotRecorded(value, err),
         },
-        Some(Err(err)) => {
-            // A failed release leaves the lease to expire: nothing is lost.
+        // A failed release leaves the lease to expire: nothing is lost.
+        Some(Ok(Err(err))) => {
             let _ = store.release(&lease).await;
             Outcome::Failed(err)
+        }
+        Some(Err(panic)) => {
+            let _ = store.release(&lease).await;
+            Outcome::Panicked(panic_message(panic.as_ref()))
         }
         None => {
             let _ = store.release(&lease).await;
@@ -160,12 +200,86 @@ where
     Ok(outcome)
 }
 
+/// The future that `make` returns, run with every panic (in `make` or in
+/// a poll) caught.
+async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    let future = catch_unwind(AssertUnwindSafe(make))?;
+    let mut future = pin!(future);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// `future`'s output, or `None` (and the future dropped) once `deadline`
+/// passed first.
+pub(super) async fn timeout<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
+    first(future, sleep_until(deadline)).await
+}
+
+/// `work`'s output, or `None` once `stop` finished first (and `work` was
+/// dropped).
+async fn first<W: Future, K: Future<Output = ()>>(work: W, stop: K) -> Option<W::Output> {
+    let mut work = pin!(work);
+    let mut stop = pin!(stop);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match stop.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Renew `lease` each time half of it has passed; finishes only when it
+/// could not be renewed: another claim overtook it, or the store failed
+/// until a margin before the lease's end.
+async fn keep<S: Store + ?Sized>(store: &S, lease: &mut Lease) {
+    let duration = lease.duration();
+    let give_up = |lease: &Lease| lease.deadline().checked_sub(margin(duration));
+    loop {
+        let renew_at = lease.deadline().checked_sub(duration / 2);
+        sleep_until(renew_at.unwrap_or_else(Instant::now)).await;
+        loop {
+            let Some(limit) = give_up(lease) else { return };
+            if Instant::now() >= limit {
+                return;
+            }
+            let extended = timeout(limit, store.extend(lease, duration)).await;
+            match extended {
+                Some(Ok(())) => break,
+                Some(Err(err)) if err.is_transient() => {
+                    sleep_until(Instant::now() + RETRY_AFTER).await
+                }
+                // Overtaken, or out of time.
+                Some(Err(_)) | None => return,
+            }
+        }
+    }
+}
+
+/// A timer that fires at `at` (at once when `at` has passed).
+fn sleep_until(at: Instant) -> Delay {
+    Delay::new(at.saturating_duration_since(Instant::now()))
+}
+
 /// [`Store::complete`], tried once more after a short pause when the first
 /// error was transient.
 async fn complete<S: Store + ?Sized>(store: &S, lease: &Lease) -> Result<(), StoreError> {
     match store.complete(lease).await {
         Err(err) if err.is_transient() => {
-            Sleep::until(Instant::now() + COMPLETE_RETRY_AFTER).await;
+            sleep_until(Instant::now() + RETRY_AFTER).await;
             // Completing twice is not an error, so a first attempt that
             // applied after all is recognised.
             store.complete(lease).await
@@ -174,13 +288,46 @@ async fn complete<S: Store + ?Sized>(store: &S, lease: &Lease) -> Result<(), Sto
     }
 }
 
+/// What a panic said, for [`Outcome::Panicked`].
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idempotency::timer::tests::block_on;
     use crate::idempotency::{MemoryStore, StoreErrorKind};
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake, Waker};
+
+    /// Wakes the thread that waits in [`block_on`].
+    struct Unpark(std::thread::Thread);
+
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    /// Runs `future` on this thread, parking until it is woken.
+    pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
 
     const DAY: Duration = Duration::from_secs(24 * 3600);
     const LEASE: Duration = Duration::from_secs(10);
@@ -249,21 +396,171 @@ mod tests {
     }
 
     #[test]
-    fn work_past_its_deadline_is_cancelled_and_released() {
+    fn long_work_keeps_its_lease_by_renewing_it() {
+        let store = MemoryStore::new(10, DAY);
+        let lease = Duration::from_millis(200);
+        let outcome = block_on(run(&store, "k", lease, |_| async {
+            // Five leases long: renewed at each half.
+            Delay::new(Duration::from_secs(1)).await;
+            Ok::<_, ()>(())
+        }))
+        .unwrap();
+        assert!(matches!(outcome, Outcome::Done(())), "{outcome:?}");
+        assert_eq!(block_on(store.claim("k", lease)).unwrap(), Claim::Completed);
+    }
+
+    #[test]
+    fn work_whose_lease_is_overtaken_is_cancelled_and_released() {
         let store = MemoryStore::new(10, DAY);
         let lease = Duration::from_millis(100);
+        let started = Instant::now();
+        let outcome = block_on(run(&Overtaken(&store), "k", lease, |_| {
+            std::future::pending::<Result<(), ()>>()
+        }))
+        .unwrap();
+        assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
+        // Cancelled at the first renewal, half-way through the lease.
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(50), "{took:?}");
+        // Released: the next delivery claims it at once.
+        let next = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();
+        assert!(matches!(next, Outcome::Done(())));
+    }
+
+    #[test]
+    fn work_is_cancelled_a_margin_before_a_lease_the_store_cannot_renew() {
+        let store = Unreachable(MemoryStore::new(10, DAY));
+        let lease = Duration::from_millis(500);
         let started = Instant::now();
         let outcome = block_on(run(&store, "k", lease, |_| {
             std::future::pending::<Result<(), ()>>()
         }))
         .unwrap();
-        assert!(matches!(outcome, Outcome::TimedOut));
-        // Cancelled a margin (a fifth) inside the lease.
+        assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
+        // Renewals from 250 ms, retried until a fifth before the end.
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(80), "{took:?}");
-        // Released: the next delivery claims it at once.
-        let next = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();
-        assert!(matches!(next, Outcome::Done(())));
+        assert!(took >= Duration::from_millis(400), "{took:?}");
+    }
+
+    #[test]
+    fn work_that_panics_releases_its_lease_at_once() {
+        let store = MemoryStore::new(10, DAY);
+        let outcome = block_on(run(&store, "k", LEASE, |_| async {
+            if store.len() > 0 {
+                panic!("the handler's bug");
+            }
+            Ok::<(), ()>(())
+        }))
+        .unwrap();
+        match &outcome {
+            Outcome::Panicked(message) => assert_eq!(message, "the handler's bug"),
+            other => panic!("expected Panicked, got {other:?}"),
+        }
+        assert_eq!(outcome.status(), 500);
+        // Not held: the retry runs at once.
+        let retry = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(7) })).unwrap();
+        assert!(matches!(retry, Outcome::Done(7)));
+        // A closure that panics before it makes its future is caught too.
+        let outcome = block_on(run(
+            &store,
+            "k2",
+            LEASE,
+            |_| -> std::future::Ready<Result<(), ()>> {
+                panic!("{}", String::from("made no future"))
+            },
+        ))
+        .unwrap();
+        assert!(matches!(&outcome, Outcome::Panicked(m) if m == "made no future"));
+        assert!(matches!(
+            block_on(store.claim("k2", LEASE)).unwrap(),
+            Claim::Acquired(_)
+        ));
+    }
+
+    #[test]
+    fn a_claim_that_came_back_after_its_deadline_starts_no_work() {
+        let store = Slow(MemoryStore::new(10, DAY));
+        let ran = AtomicUsize::new(0);
+        let outcome = block_on(run(&store, "k", Duration::from_millis(20), |_| async {
+            ran.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(())
+        }))
+        .unwrap();
+        assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        // Released, not left to expire.
+        assert!(matches!(
+            block_on(store.0.claim("k", LEASE)).unwrap(),
+            Claim::Acquired(_)
+        ));
+    }
+
+    /// A store whose extensions always find the key taken by another.
+    struct Overtaken<'a>(&'a MemoryStore);
+
+    impl Store for Overtaken<'_> {
+        fn claim(
+            &self,
+            key: &str,
+            lease: Duration,
+        ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+            self.0.claim(key, lease)
+        }
+        fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.complete(lease)
+        }
+        fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.release(lease)
+        }
+        async fn extend(&self, _: &mut Lease, _: Duration) -> Result<(), StoreError> {
+            Err(StoreError::lease_lost(crate::idempotency::LostTo::Holder))
+        }
+    }
+
+    /// A store whose extensions never reach it.
+    struct Unreachable(MemoryStore);
+
+    impl Store for Unreachable {
+        fn claim(
+            &self,
+            key: &str,
+            lease: Duration,
+        ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+            self.0.claim(key, lease)
+        }
+        fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.complete(lease)
+        }
+        fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.release(lease)
+        }
+        async fn extend(&self, _: &mut Lease, _: Duration) -> Result<(), StoreError> {
+            Err(StoreError::new(StoreErrorKind::Unavailable, "injected"))
+        }
+    }
+
+    /// A store whose claims answer only after the lease they took ran out.
+    struct Slow(MemoryStore);
+
+    impl Store for Slow {
+        async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, StoreError> {
+            let claim = self.0.claim(key, lease).await;
+            Delay::new(lease + Duration::from_millis(5)).await;
+            claim
+        }
+        fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.complete(lease)
+        }
+        fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.release(lease)
+        }
+        fn extend(
+            &self,
+            lease: &mut Lease,
+            d: Duration,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.extend(lease, d)
+        }
     }
 
     #[test]
@@ -315,6 +612,14 @@ mod tests {
 
         fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
             self.inner.release(lease)
+        }
+
+        fn extend(
+            &self,
+            lease: &mut Lease,
+            duration: Duration,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.inner.extend(lease, duration)
         }
     }
 

@@ -1,44 +1,45 @@
-//! Lease tokens: 128 bits, unique per claim across processes, without a
-//! random-number crate.
+//! Lease tokens: 128 bits from the operating system's random source, drawn
+//! anew for every token.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A new token: 32 lowercase hex digits.
 ///
-/// Two SipHash states with keys the standard library draws from the
-/// operating system's random source, applied to a per-process counter, the
-/// process id and the time the process first made a token. Uniqueness in
-/// one process comes from the counter; across processes and machines, from
-/// the 256 random key bits. Tokens are identifiers, not secrets.
+/// Every token is 16 fresh bytes from the operating system (`getrandom`),
+/// never a sequence seeded once per process: a forked child or a restored
+/// VM snapshot cannot repeat its parent's tokens. Tokens are identifiers,
+/// not secrets.
 pub(super) fn new() -> Box<str> {
-    struct Seed {
-        keys: [RandomState; 2],
-        pid: u32,
-        born: u128,
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = fallback();
     }
-    static SEED: OnceLock<Seed> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    hex::encode(bytes).into_boxed_str()
+}
 
-    let seed = SEED.get_or_init(|| Seed {
-        keys: [RandomState::new(), RandomState::new()],
-        pid: std::process::id(),
-        born: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    });
+/// For a system whose random source failed (it practically never does):
+/// a hash of this token's own count, the process id and the time now,
+/// under keys the standard library drew from the random source. The pid
+/// and the time tell a forked child's tokens from its parent's.
+fn fallback() -> [u8; 16] {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let half = |key: &RandomState| {
-        let mut h = key.build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut out = [0u8; 16];
+    for (half, salt) in out.chunks_exact_mut(8).zip([0u8, 1]) {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u8(salt);
         h.write_u64(count);
-        h.write_u32(seed.pid);
-        h.write_u128(seed.born);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(&seed.keys[0]), half(&seed.keys[1])).into()
+        h.write_u32(std::process::id());
+        h.write_u128(nanos);
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -50,5 +51,16 @@ mod tests {
         let tokens: HashSet<_> = (0..10_000).map(|_| super::new()).collect();
         assert_eq!(tokens.len(), 10_000);
         assert!(tokens.iter().all(|t| t.len() == 32));
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        );
+    }
+
+    #[test]
+    fn fallback_tokens_do_not_repeat_either() {
+        let tokens: HashSet<_> = (0..10_000).map(|_| super::fallback()).collect();
+        assert_eq!(tokens.len(), 10_000);
     }
 }
