@@ -46,6 +46,15 @@ async fn start_with<S: Store + 'static>(
     store: S,
     work: impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static,
 ) -> Server {
+    start_with_lease(store, Duration::from_secs(5), work).await
+}
+
+/// [`start_with`], claiming each job for `lease`.
+async fn start_with_lease<S: Store + 'static>(
+    store: S,
+    lease: Duration,
+    work: impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static,
+) -> Server {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
     let parked = Arc::new(Mutex::new(Vec::new()));
@@ -55,7 +64,7 @@ async fn start_with<S: Store + 'static>(
         smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap(),
         store,
     )
-    .with_lease(Duration::from_secs(5))
+    .with_lease(lease)
     .with_work(work)
     .with_parking(move |p| {
         dead_letters.lock().unwrap().push(p);
@@ -571,4 +580,104 @@ async fn a_batch_that_half_failed_is_finished_not_redone_by_its_retry() {
     assert_eq!(sorted(server.take()), sorted(want));
     // Each notification's work ran once, the failed one twice.
     assert_eq!(runs.lock().unwrap().len(), 4);
+}
+
+/// Sends `body` as the vendor would, with a client that stops waiting
+/// after 3 s, once a second until it gets a `2xx`; the statuses it got
+/// (`None` for an attempt it gave up on).
+async fn impatient_vendor(
+    server: &Server,
+    path: &str,
+    header: (&str, String),
+    body: &[u8],
+) -> Vec<Option<StatusCode>> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let mut answers = Vec::new();
+    while answers.len() < 12 {
+        let sent = client
+            .post(format!("{}{path}", server.base))
+            .header(header.0, &header.1)
+            .body(body.to_vec())
+            .send()
+            .await;
+        let status = sent.ok().map(|r| r.status());
+        answers.push(status);
+        if status.is_some_and(|s| s.is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_that_stops_waiting_does_not_cancel_the_work() {
+    // Each job takes 4 s, four times its lease (renewed while it runs),
+    // and more than the vendors wait (SmarterWX: 3 s).
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&done);
+    let server = start_with_lease(memory(), Duration::from_secs(1), move |job, _| {
+        let record = Arc::clone(&record);
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            record.lock().unwrap().push(job.id().to_owned());
+            Ok(())
+        })
+    })
+    .await;
+    let batch = common::fixture("smarterwx/referral_create.json");
+    let uuid = smarterwx::parse(&batch).unwrap()[0].uuid.to_string();
+    let event = common::fixture("smartcomply/test.failed.json");
+    let id = smartcomply::parse(&event).unwrap().id.to_string();
+    let (swx, sc) = tokio::join!(
+        impatient_vendor(
+            &server,
+            SMARTERWX,
+            ("X-SWX-Signature", smarterwx::sign(SMARTERWX_SECRET, &batch)),
+            &batch
+        ),
+        impatient_vendor(
+            &server,
+            SMARTCOMPLY,
+            (
+                smartcomply::SIGNATURE_HEADER,
+                smartcomply::sign(SMARTCOMPLY_SECRET, now(), &event)
+            ),
+            &event
+        ),
+    );
+    for answers in [&swx, &sc] {
+        // The first attempt was given up on; resends found the work in
+        // progress, then done.
+        assert_eq!(answers[0], None, "{answers:?}");
+        assert_eq!(
+            answers.last(),
+            Some(&Some(StatusCode::NO_CONTENT)),
+            "{answers:?}"
+        );
+        assert!(
+            answers[1..answers.len() - 1]
+                .iter()
+                .all(|a| *a == Some(StatusCode::CONFLICT)),
+            "{answers:?}"
+        );
+    }
+    // Done exactly once each, and the resends that found it done say so.
+    let mut done = done.lock().unwrap().clone();
+    done.sort();
+    let mut want = vec![id.clone(), uuid.clone()];
+    want.sort();
+    assert_eq!(done, want);
+    let lines = sorted(server.take());
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("processed")).count(),
+        2,
+        "{lines:?}"
+    );
+    assert!(lines.contains(&format!("duplicate {id}")), "{lines:?}");
+    assert!(lines.contains(&format!("duplicate {uuid}")), "{lines:?}");
 }

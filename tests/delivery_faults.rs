@@ -83,6 +83,18 @@ const PREFIX: &str = "delivery-faults:";
 struct SplitMix64(u64);
 
 impl SplitMix64 {
+    /// The generator of one attempt at one event: its fate depends on the
+    /// seed, the key and the attempt's number only.
+    fn for_event(seed: u64, key: &str, attempt: u64) -> Self {
+        // FNV-1a over the key, mixed with the seed and the attempt.
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut rng = SplitMix64(seed ^ hash);
+        rng.0 ^= rng.next_u64() ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        rng
+    }
+
     fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -173,8 +185,12 @@ impl Ledger {
 /// State shared by the receivers' work and the test.
 struct Shared {
     ledger: Mutex<Ledger>,
-    /// The work's random failures and delays.
-    rng: Mutex<SplitMix64>,
+    /// The seed of every event's own generator.
+    seed: u64,
+    /// How many times each key's work has started: with the seed and the
+    /// key, it picks that attempt's fate, whatever order the attempts
+    /// arrive in.
+    attempts: Mutex<HashMap<String, u64>>,
     /// Set from just before Redis is stopped until a while after it is
     /// back: `complete` may fail then.
     redis_outage: AtomicBool,
@@ -243,7 +259,11 @@ fn work(
 ) -> impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static {
     move |job, lease| {
         let (fails, delay) = {
-            let mut rng = shared.rng.lock().unwrap();
+            let key = job.key();
+            let mut attempts = shared.attempts.lock().unwrap();
+            let attempt = attempts.entry(key.clone()).or_insert(0);
+            let mut rng = SplitMix64::for_event(shared.seed, &key, *attempt);
+            *attempt += 1;
             (rng.chance(FAILURE_PERCENT), rng.below(WORK_MAX_MS + 1))
         };
         let (state, shared) = (Arc::clone(&state), Arc::clone(&shared));
@@ -633,7 +653,8 @@ async fn nothing_is_lost_or_acknowledged_early_under_faults() {
     let mut rng = SplitMix64(seed);
     let shared = Arc::new(Shared {
         ledger: Mutex::default(),
-        rng: Mutex::new(SplitMix64(rng.next_u64())),
+        seed,
+        attempts: Mutex::default(),
         redis_outage: AtomicBool::new(false),
     });
 
@@ -804,6 +825,14 @@ async fn nothing_is_lost_or_acknowledged_early_under_faults() {
     assert!(doubled <= killed_between.len() + not_recorded, "{summary}");
     // The faults happened.
     assert!(hung >= 1, "the kill fell between no work and its complete");
+    assert!(
+        stats.conflicts.load(Ordering::SeqCst) > 0,
+        "no retry found its delivery in progress (409): {summary}"
+    );
+    assert!(
+        stats.unavailable.load(Ordering::SeqCst) > 0,
+        "no request met the Redis outage (503): {summary}"
+    );
     assert!(killed_between.len() >= hung, "{summary}");
     assert!(requests > total, "{summary}");
     assert!(stats.failures.load(Ordering::SeqCst) > 0, "{summary}");

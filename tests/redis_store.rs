@@ -423,3 +423,212 @@ async fn connecting_to_a_port_with_nothing_listening_fails_fast() {
         &["hunter2", "127.0.0.1", &port.to_string()],
     );
 }
+
+/// A TCP proxy in front of `server` that, when told to, lets one request
+/// through but drops the connection instead of relaying its answer: the
+/// command ran, and the client cannot know.
+struct LosingProxy {
+    port: u16,
+    lose_next_answer: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LosingProxy {
+    async fn start(server: &RedisServer) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let upstream = server.port();
+        let lose = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&lose);
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = listener.accept().await.unwrap();
+                let server = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+                    .await
+                    .unwrap();
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let flag = Arc::clone(&flag);
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 64 * 1024];
+                    loop {
+                        let n = match server_read.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        if flag.swap(false, Ordering::SeqCst) {
+                            // Dropping both halves closes the connection.
+                            return;
+                        }
+                        if client_write.write_all(&buffer[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        LosingProxy {
+            port,
+            lose_next_answer: lose,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_finds_its_own_lease_when_retried() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let proxy = LosingProxy::start(&server).await;
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{}/", proxy.port))
+        .await
+        .unwrap();
+    // Loads the claim script, so that the next claim runs it at once.
+    acquire(&store, "smartcomply:evt_warm", LEASE).await;
+
+    proxy
+        .lose_next_answer
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let lease = acquire(&store, "smartcomply:evt_lost_answer", LEASE).await;
+    assert!(
+        !proxy
+            .lose_next_answer
+            .load(std::sync::atomic::Ordering::SeqCst),
+        "the first answer was dropped"
+    );
+    // Redis holds the lease of the retried claim's token: the first
+    // attempt ran, and its retry recognised it rather than answer 409.
+    let held: String = redis::cmd("GET")
+        .arg("utility-webhooks:smartcomply:evt_lost_answer")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(held, format!("p:{}", lease.token()));
+    let direct = connect(&server).await;
+    in_progress(&direct, "smartcomply:evt_lost_answer").await;
+    store.complete(&lease).await.unwrap();
+    assert_eq!(
+        direct.claim("smartcomply:evt_lost_answer", LEASE).await,
+        Ok(Claim::Completed)
+    );
+}
+
+#[tokio::test]
+async fn a_late_complete_is_recorded_unless_another_claim_overtook_it() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = connect(&server).await;
+    let short = Duration::from_millis(50);
+
+    // Expired, and nobody claimed it since: the work happened, record it.
+    let late = acquire(&store, "smartcomply:evt_late", short).await;
+    tokio::time::sleep(short * 3).await;
+    store.complete(&late).await.unwrap();
+    assert_eq!(
+        store.claim("smartcomply:evt_late", LEASE).await,
+        Ok(Claim::Completed)
+    );
+
+    // Overtaken by a claim in progress, then by a completion.
+    let first = acquire(&store, "smartcomply:evt_overtaken", short).await;
+    tokio::time::sleep(short * 3).await;
+    let second = acquire(&store, "smartcomply:evt_overtaken", LEASE).await;
+    let held = store.complete(&first).await.unwrap_err();
+    assert_eq!(held.kind(), StoreErrorKind::LeaseLost);
+    assert!(held.to_string().contains("another claim holds"), "{held}");
+    store.complete(&second).await.unwrap();
+    let done = store.complete(&first).await.unwrap_err();
+    assert!(
+        done.to_string().contains("another claim completed"),
+        "{done}"
+    );
+    let release = store.release(&first).await.unwrap_err();
+    assert_eq!(release.kind(), StoreErrorKind::LeaseLost);
+}
+
+#[tokio::test]
+async fn extend_moves_the_expiry_in_redis_and_is_fenced() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = connect(&server).await;
+    let key = "smarterwx:extend";
+    let mut lease = acquire(&store, key, Duration::from_secs(2)).await;
+    let before = lease.deadline();
+    store
+        .extend(&mut lease, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(lease.deadline() > before);
+    assert_eq!(lease.duration(), Duration::from_secs(60));
+    let left = pttl(&server, "utility-webhooks:smarterwx:extend").await;
+    assert!((55_000..=60_000).contains(&left), "{left}");
+
+    // Released and claimed by another: this lease can no longer extend.
+    store.release(&lease).await.unwrap();
+    let other = acquire(&store, key, LEASE).await;
+    let lost = store.extend(&mut lease, LEASE).await.unwrap_err();
+    assert_eq!(lost.kind(), StoreErrorKind::LeaseLost);
+    assert!(lost.to_string().contains("another claim holds"), "{lost}");
+    store.release(&other).await.unwrap();
+}
+
+#[tokio::test]
+async fn any_lease_and_retention_is_capped_not_refused() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = connect(&server).await.with_retention(Duration::MAX);
+    assert_eq!(
+        store.retention(),
+        utility_webhooks::idempotency::MAX_RETENTION
+    );
+    let mut lease = acquire(&store, "smartcomply:evt_forever", Duration::MAX).await;
+    assert_eq!(lease.duration(), Lease::MAX);
+    let left = pttl(&server, "utility-webhooks:smartcomply:evt_forever").await;
+    let max = i64::try_from(Lease::MAX.as_millis()).unwrap();
+    assert!(left > max - 60_000 && left <= max, "{left}");
+    store.extend(&mut lease, Duration::MAX).await.unwrap();
+    store.complete(&lease).await.unwrap();
+    let kept = pttl(&server, "utility-webhooks:smartcomply:evt_forever").await;
+    let retention =
+        i64::try_from(utility_webhooks::idempotency::MAX_RETENTION.as_millis()).unwrap();
+    assert!(kept > retention - 60_000 && kept <= retention, "{kept}");
+}
+
+#[tokio::test]
+async fn a_server_error_keeps_its_reason_but_not_the_key() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = connect(&server).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("noeviction")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    let err = store
+        .claim("smartcomply:evt_secret_key_name", LEASE)
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{shown}");
+    assert!(shown.contains("maxmemory"), "the reason is kept: {shown}");
+    assert!(!shown.contains("evt_secret_key_name"), "{shown}");
+    assert!(shown.len() < 400, "{shown}");
+}
