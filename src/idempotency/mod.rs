@@ -71,14 +71,58 @@
 //! between the work's effect and [`Store::complete`]: the lease then
 //! expires, the vendor's retry claims the key again, and the work runs a
 //! second time. That case is at least once. The only route to exactly-once
-//! effects is to record [`Lease::token`] in the same database transaction
-//! as the work, and to skip work whose key already has a recorded token.
+//! effects is to record the completion in the same database transaction
+//! as the work's effects, so that both commit or neither does.
+//!
+//! # Faults, and what each leaves
+//!
+//! - **The vendor hangs up** (SmarterWX waits 3 seconds) and the HTTP
+//!   server drops the request's future: whatever that future was running
+//!   is cancelled. Run the work in a task of its own, which the request
+//!   awaits (`tokio::spawn(async move { idempotency::run(..).await })`),
+//!   so that it goes on; the vendor's resend then gets
+//!   [`Outcome::InProgress`], and [`Outcome::Completed`] once it is done.
+//!   A [`run`] future that is dropped leaves its lease to expire.
+//! - **The work panics**: [`run`] catches it, releases the lease at once,
+//!   and answers [`Outcome::Panicked`] (`500`).
+//! - **The process dies**: its leases expire, and the vendor's retries
+//!   claim the keys again.
+//! - **The process forks** (or a VM snapshot is restored): every lease
+//!   token is drawn anew from the operating system's random source, so no
+//!   two claims ever share one.
+//! - **The store is down**: [`run`] returns `Err` (`503`) before any work
+//!   starts; a completion that cannot be recorded is reported as
+//!   [`Outcome::DoneNotRecorded`] (`2xx`: the work happened).
+//!
+//! # Choosing the lease
+//!
+//! The lease is not a time limit for the work: [`run`] renews it
+//! ([`Store::extend`]) each time half of it has passed. It is how long the
+//! keys of a process that died stay held, so how long until the vendor's
+//! retry can do the work: a few seconds to a minute. 10 seconds suits both
+//! vendors. If renewing fails (the store is down) until a margin before the
+//! lease's end (a fifth of it, at most 5 s), the work is cancelled and the
+//! lease released ([`Outcome::TimedOut`]). A SmarterWX batch's
+//! notifications are claimed concurrently, each with its own lease, so the
+//! batch's answer waits for the slowest; answer within the vendor's
+//! patience when you can, and let the tasks finish when you cannot.
+//!
+//! Work outside [`run`] renews its own lease: call
+//! [`Store::extend`]`(&mut lease, duration)` before half of it is gone, and
+//! stop the work when it returns [`StoreErrorKind::LeaseLost`].
+//!
+//! # Limits
+//!
+//! Every store keeps a lease's length between [`Lease::MIN`] (1 ms) and
+//! [`Lease::MAX`] (24 h), and the retention of completed keys between
+//! [`MIN_RETENTION`] (1 ms) and [`MAX_RETENTION`] (366 days): any
+//! `Duration`, `Duration::MAX` included, is capped, never refused.
 //!
 //! # Your own store
 //!
-//! Implement [`Store`] over any store with an atomic conditional write.
-//! In PostgreSQL, with the work's own writes and [`Store::complete`] in one
-//! transaction, "once" becomes exactly once:
+//! Implement [`Store`] over any store with an atomic conditional write,
+//! fenced by the token as the trait says. In SQL, with `expires` computed
+//! by the database:
 //!
 //! ```sql
 //! CREATE TABLE webhook_claims (
@@ -98,14 +142,16 @@
 //! -- No row: SELECT state, expires - now() FROM webhook_claims WHERE key = $1
 //! -- gives Completed, or InProgress with the time left.
 //!
-//! -- complete($1 key, $2 token, $3 retention): no row means LeaseLost
-//! -- (unless the row is already completed with this token).
-//! UPDATE webhook_claims SET state = 'completed', expires = now() + $3
-//!  WHERE key = $1 AND token = $2 AND state = 'in_progress' AND expires > now();
+//! -- complete($1 key, $2 token, $3 retention): acts on our own lease, or
+//! -- on a key nobody holds; no row back means LeaseLost.
+//! INSERT INTO webhook_claims AS c VALUES ($1, $2, 'completed', now() + $3)
+//! ON CONFLICT (key) DO UPDATE
+//!   SET token = excluded.token, state = 'completed', expires = excluded.expires
+//!   WHERE (c.token = excluded.token AND c.state = 'in_progress') OR c.expires <= now()
+//! RETURNING token;
 //!
-//! -- release($1 key, $2 token): no row means LeaseLost.
-//! DELETE FROM webhook_claims
-//!  WHERE key = $1 AND token = $2 AND state = 'in_progress' AND expires > now();
+//! -- release($1 key, $2 token): our own lease only.
+//! DELETE FROM webhook_claims WHERE key = $1 AND token = $2 AND state = 'in_progress';
 //! ```
 //!
 //! Delete expired rows from time to time.
