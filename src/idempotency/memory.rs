@@ -6,6 +6,7 @@ use std::future::{Future, ready};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::token::Token;
 use super::{Claim, Lease, LostTo, Store, StoreError, StoreErrorKind, cap_retention};
 
 /// What one record costs besides its key's bytes, as counted against
@@ -88,7 +89,7 @@ struct State {
 type Slot = (Instant, u64);
 
 struct Record {
-    token: Box<str>,
+    token: Token,
     slot: Slot,
     completed: bool,
 }
@@ -155,23 +156,44 @@ impl MemoryStore {
         }
         let lease = Lease::new(key, duration);
         let slot = state.slot(now, lease.duration());
-        self.put(&mut state, key, lease.token(), slot, false, now)?;
+        self.put(&mut state, &lease, slot, false, now)?;
         Ok(Claim::Acquired(lease))
     }
 
-    /// Record `key` as held by `token` (or completed by it) until `slot`,
-    /// replacing any record it had, making room as [`MemoryStore`] says.
+    /// Record `lease`'s key as held by it (or completed by it) until
+    /// `slot`, in place of any record the key had, making room as
+    /// [`MemoryStore`] says.
     fn put(
         &self,
         state: &mut State,
-        key: &str,
-        token: &str,
+        lease: &Lease,
         slot: Slot,
         completed: bool,
         now: Instant,
     ) -> Result<(), StoreError> {
-        state.remove(key);
-        let need = key.len().saturating_add(RECORD_OVERHEAD);
+        let State {
+            records,
+            leases,
+            completed: done,
+            ..
+        } = state;
+        if let Some(record) = records.get_mut(lease.key()) {
+            // The key is stored already: move its index entry.
+            let (from, to) = match (record.completed, completed) {
+                (false, false) => (&mut *leases, None),
+                (false, true) => (&mut *leases, Some(&mut *done)),
+                (true, false) => (&mut *done, Some(&mut *leases)),
+                (true, true) => (&mut *done, None),
+            };
+            if let Some(key) = from.remove(&record.slot) {
+                to.unwrap_or(from).insert(slot, key);
+            }
+            record.token = *lease.token_bytes();
+            record.slot = slot;
+            record.completed = completed;
+            return Ok(());
+        }
+        let need = lease.key().len().saturating_add(RECORD_OVERHEAD);
         if need > self.max_bytes {
             return Err(StoreError::new(
                 StoreErrorKind::Full,
@@ -188,7 +210,7 @@ impl MemoryStore {
                 ));
             }
         }
-        let key: Arc<str> = key.into();
+        let key = Arc::clone(lease.shared_key());
         let index = if completed {
             &mut state.completed
         } else {
@@ -199,7 +221,7 @@ impl MemoryStore {
         state.records.insert(
             key,
             Record {
-                token: token.into(),
+                token: *lease.token_bytes(),
                 slot,
                 completed,
             },
@@ -213,11 +235,11 @@ impl MemoryStore {
     fn may_act(state: &State, lease: &Lease, now: Instant) -> Result<(), StoreError> {
         match state.live(lease.key(), now) {
             None => Ok(()),
-            Some(r) if r.completed && *r.token == *lease.token() => {
+            Some(r) if r.completed && r.token == *lease.token_bytes() => {
                 Err(StoreError::lease_lost(LostTo::OwnCompletion))
             }
             Some(r) if r.completed => Err(StoreError::lease_lost(LostTo::Completion)),
-            Some(r) if *r.token == *lease.token() => Ok(()),
+            Some(r) if r.token == *lease.token_bytes() => Ok(()),
             Some(_) => Err(StoreError::lease_lost(LostTo::Holder)),
         }
     }
@@ -231,7 +253,7 @@ impl MemoryStore {
             other => other?,
         }
         let slot = state.slot(now, self.retention);
-        self.put(&mut state, lease.key(), lease.token(), slot, true, now)
+        self.put(&mut state, lease, slot, true, now)
     }
 
     fn release_at(&self, lease: &Lease, now: Instant) -> Result<(), StoreError> {
@@ -253,7 +275,7 @@ impl MemoryStore {
         Self::may_act(&state, lease, now)?;
         let duration = Lease::cap(duration);
         let slot = state.slot(now, duration);
-        self.put(&mut state, lease.key(), lease.token(), slot, false, now)?;
+        self.put(&mut state, lease, slot, false, now)?;
         lease.extended(now, duration);
         Ok(())
     }

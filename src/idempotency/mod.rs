@@ -312,8 +312,9 @@ pub enum Claim {
 /// refuses its [`Store::complete`], but cannot undo what it did elsewhere.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Lease {
-    key: Box<str>,
-    token: Box<str>,
+    /// Shared with the record of a store that keeps keys in memory.
+    key: std::sync::Arc<str>,
+    token: token::Token,
     duration: Duration,
     /// When the claim (or the last extension) was sent.
     started: Instant,
@@ -367,7 +368,18 @@ impl Lease {
     /// operating system's random source, unique per claim (also in a
     /// forked process or a restored VM snapshot).
     pub fn token(&self) -> &str {
+        // Hex digits are ASCII: this never falls back.
+        std::str::from_utf8(&self.token).unwrap_or_default()
+    }
+
+    /// The token as bytes, to store and compare without allocating.
+    pub(crate) fn token_bytes(&self) -> &token::Token {
         &self.token
+    }
+
+    /// The key, to share rather than copy.
+    pub(crate) fn shared_key(&self) -> &std::sync::Arc<str> {
+        &self.key
     }
 
     /// How long the lease was taken (or last extended) for.

@@ -6,18 +6,24 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A new token: 32 lowercase hex digits.
+/// A token: 32 lowercase hex digits, as ASCII bytes.
+pub(crate) type Token = [u8; 32];
+
+/// A new token.
 ///
 /// Every token is 16 fresh bytes from the operating system (`getrandom`),
 /// never a sequence seeded once per process: a forked child or a restored
 /// VM snapshot cannot repeat its parent's tokens. Tokens are identifiers,
 /// not secrets.
-pub(super) fn new() -> Box<str> {
+pub(super) fn new() -> Token {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         bytes = fallback();
     }
-    hex::encode(bytes).into_boxed_str()
+    let mut token = [0u8; 32];
+    // 16 bytes always fit 32 hex digits.
+    let _ = hex::encode_to_slice(bytes, &mut token);
+    token
 }
 
 /// For a system whose random source failed (it practically never does):
@@ -50,11 +56,10 @@ mod tests {
     fn tokens_do_not_repeat() {
         let tokens: HashSet<_> = (0..10_000).map(|_| super::new()).collect();
         assert_eq!(tokens.len(), 10_000);
-        assert!(tokens.iter().all(|t| t.len() == 32));
         assert!(
             tokens
                 .iter()
-                .all(|t| t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+                .all(|t| t.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
         );
     }
 
