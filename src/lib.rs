@@ -51,12 +51,15 @@ mod error;
 #[cfg(feature = "http")]
 mod headers;
 mod signature;
+mod text;
+mod unreadable;
 
 pub mod idempotency;
 pub mod smartcomply;
 pub mod smarterwx;
 
 pub use error::{Category, Error, PayloadError};
+pub use unreadable::Unreadable;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'
 /// raw data.
@@ -82,9 +85,7 @@ pub mod fuzzing {
         crate::wire::assert_agrees::<crate::smartcomply::Event>(body);
         crate::wire::assert_agrees::<crate::smarterwx::Batch>(body);
         crate::wire::assert_agrees::<
-            crate::smarterwx::Batch<
-                Result<crate::smarterwx::Notification, crate::smarterwx::UnreadableNotification>,
-            >,
+            crate::smarterwx::Batch<Result<crate::smarterwx::Notification, crate::Unreadable>>,
         >(body);
     }
 }

@@ -1,13 +1,12 @@
 //! The SmartComply envelope: one [`Event`] per delivery, its typed
 //! [`EventData`], and the synthetic `webhook.test` event.
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
 use super::*;
-use crate::error::Bounded;
+use crate::error::PayloadError;
+use crate::unreadable::Unreadable;
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -67,76 +66,22 @@ fn idempotency_key(id: &str) -> String {
 /// The namespace of SmartComply idempotency keys.
 const NAMESPACE: &str = "smartcomply";
 
-/// A verified SmartComply event whose `data` does not fit the model: what
-/// its envelope says, and its `data` exactly as sent.
-///
-/// [`PayloadError::unreadable`](crate::PayloadError::unreadable) gives it. It holds enough to store the
-/// event aside, acknowledge the delivery (so that SmartComply stops
-/// retrying it), and read it again with a later version of the model.
-/// Events of types the crate does not know are not unreadable: they parse,
-/// as [`EventData::Unknown`].
-///
-/// Its `Debug` shows sender text cut short (it lives in an error); the
-/// accessors give all of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct UnreadableEvent {
-    id: String,
-    event_type: String,
-    created_at: OffsetDateTime,
-    raw_data: Box<str>,
-}
-
-impl UnreadableEvent {
-    /// The envelope of `body` with its raw `data`, when `body` is one JSON
-    /// object whose `id` and `type` are strings, whose `created_at` is an
-    /// instant, and that has `data`, each sent once.
-    pub(crate) fn read(body: &[u8]) -> Option<Self> {
-        let envelope = wire::envelope::read_lenient::<EventData>(body)?;
-        Some(UnreadableEvent {
-            id: envelope.id?,
-            event_type: envelope.tag?,
-            created_at: envelope.time?,
-            raw_data: envelope.payload?.get().into(),
-        })
-    }
-
-    /// The event's `id`, exactly as sent.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The event's `type`, exactly as sent.
-    pub fn event_type(&self) -> &str {
-        &self.event_type
-    }
-
-    /// The event's `created_at`.
-    pub fn created_at(&self) -> OffsetDateTime {
-        self.created_at
-    }
-
-    /// The event's `data`: its JSON text, byte for byte as sent (white
-    /// space inside it included).
-    pub fn raw_data(&self) -> &str {
-        &self.raw_data
-    }
-
-    /// The key to claim in an idempotency store: `smartcomply:<id>`, the
-    /// same as [`Event::idempotency_key`] once the event reads.
-    pub fn idempotency_key(&self) -> String {
-        idempotency_key(&self.id)
-    }
-}
-
-impl fmt::Debug for UnreadableEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnreadableEvent")
-            .field("id", &Bounded(&self.id))
-            .field("event_type", &Bounded(&self.event_type))
-            .field("created_at", &self.created_at)
-            .field("raw_data", &Bounded(&self.raw_data))
-            .finish()
-    }
+/// The event of `body` as [`Unreadable`], with `error`, when `body` is one
+/// JSON object whose `id` and `type` are strings, whose `created_at` is an
+/// instant, and that has `data`, each sent once.
+fn unreadable(body: &[u8], error: &PayloadError) -> Option<Unreadable> {
+    let raw = std::str::from_utf8(body).ok()?;
+    let envelope = wire::envelope::read_lenient::<EventData>(body)?;
+    envelope.time?;
+    envelope.payload?;
+    Some(Unreadable::new(
+        NAMESPACE,
+        None,
+        Some(envelope.id?),
+        Some(envelope.tag?),
+        raw,
+        error.clone(),
+    ))
 }
 
 /// [`parse`](super::parse) for a body the fast reader gave up on:
@@ -146,7 +91,7 @@ impl fmt::Debug for UnreadableEvent {
 #[inline(never)]
 pub(super) fn parse_slowly(body: &[u8]) -> Result<Event, Error> {
     wire::read_slowly(body, |body| wire::peek_tag(body, EventData::TAG_KEY)).map_err(|err| {
-        Error::Payload(match UnreadableEvent::read(body) {
+        Error::Payload(match unreadable(body, &err) {
             Some(event) => err.with_unreadable(event),
             None => err,
         })

@@ -46,7 +46,7 @@ pub use backflow::{
     AssemblyDueSoon, AssemblyId, AssemblyType, TestFailed, TestId, TestReport, TestResult,
     TestSubmitted, TesterId,
 };
-pub use event::{Event, EventData, EventId, EventType, UnknownEvent, UnreadableEvent, WebhookTest};
+pub use event::{Event, EventData, EventId, EventType, UnknownEvent, WebhookTest};
 pub use fog::{EstablishmentId, HaulerId, ManifestFiled, PumpOutId};
 pub use inspections::{InspectionCompleted, InspectionId, InspectionResult, InspectionType};
 pub use notices::{FacilityId, NoticeCreated, NoticeId, NoticeType, Severity};

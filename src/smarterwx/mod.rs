@@ -74,12 +74,11 @@ mod referral;
 
 use crate::error::Error;
 use crate::signature::{self, Keys, Tag};
+use crate::unreadable::Unreadable;
 
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
-pub use notification::{
-    EventType, Message, Notification, NotificationId, UnknownMessage, UnreadableNotification,
-};
+pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
 pub use referral::{
     ActivityCode, Address, AuthorityType, Enquiry, EnquirySource, LocationInRoad, LocationType,
     Organisation, Referral, ReferralStatus, User,
@@ -164,7 +163,7 @@ impl Verifier {
     /// notification: the way to receive batches.
     ///
     /// Each notification of the delivery, in order, is either typed or an
-    /// [`UnreadableNotification`]: one the model cannot read (a field of
+    /// [`Unreadable`]: one the model cannot read (a field of
     /// another type, a required field missing, nesting past 128 levels),
     /// kept with its index, its `uuid` and `event` where they read, its
     /// raw JSON as sent and the error. One such notification never hides
@@ -202,7 +201,7 @@ impl Verifier {
     ///         Err(unreadable) => {
     ///             // Store `unreadable.raw()` aside under its key; the
     ///             // delivery can then be acknowledged.
-    ///             assert_eq!(unreadable.index(), 1);
+    ///             assert_eq!(unreadable.index(), Some(1));
     ///             assert_eq!(unreadable.idempotency_key().as_deref(), Some("smarterwx:u-2"));
     ///             assert_eq!(unreadable.event_type(), Some("referral:update"));
     ///             assert!(unreadable.raw().starts_with(r#"{"uuid":"u-2""#));
@@ -218,7 +217,7 @@ impl Verifier {
         &self,
         header: impl AsRef<[u8]>,
         body: &[u8],
-    ) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
+    ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
         self.verify(header, body)?;
         notification::parse_each(body)
     }
@@ -281,7 +280,7 @@ impl Verifier {
         &self,
         headers: &http::HeaderMap,
         body: &[u8],
-    ) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
+    ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
         self.verify_headers(headers, body)?;
         notification::parse_each(body)
     }
