@@ -7,17 +7,19 @@ use crate::unreadable::Unreadable;
 
 /// Everything that can go wrong while verifying or parsing a webhook.
 ///
-/// The variants fall in three classes, which map onto HTTP answers (see
+/// The variants fall in four classes, which map onto HTTP answers (see
 /// [`Error::http_status`]):
 ///
-/// - configuration: [`Error::EmptySecret`];
+/// - configuration: [`Error::EmptySecret`] (answer `500`);
 /// - authentication: [`Error::MissingSignature`], [`Error::MalformedSignature`],
 ///   [`Error::SignatureMismatch`], [`Error::TimestampTooOld`],
 ///   [`Error::TimestampInFuture`] (answer `401`);
 /// - content: [`Error::Payload`] (answer `400`);
 /// - the receiver's own state: [`Error::Store`] (answer `503`).
 ///
-/// No message ever contains a secret or an expected signature.
+/// Match on [`Error::kind`], a `Copy` classification, rather than on the
+/// message or the `Debug` text. No message ever contains a secret or an
+/// expected signature.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -50,25 +52,118 @@ pub enum Error {
     Store(#[from] crate::idempotency::StoreError),
 }
 
+/// The class of an [`Error`], one per variant: what tests and handlers
+/// match on.
+///
+/// ```
+/// use utility_webhooks::{ErrorKind, smarterwx::Verifier};
+///
+/// let verifier = Verifier::new("my-secret")?;
+/// let err = verifier.verify("sha256=00", b"[]").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::MalformedSignature);
+/// assert_eq!(err.kind().as_str(), "MalformedSignature");
+/// assert!(err.kind().is_signature());
+/// assert_eq!(err.kind().http_status(), 401);
+/// # Ok::<(), utility_webhooks::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::EmptySecret`].
+    EmptySecret,
+    /// [`Error::MissingSignature`].
+    MissingSignature,
+    /// [`Error::MalformedSignature`].
+    MalformedSignature,
+    /// [`Error::SignatureMismatch`].
+    SignatureMismatch,
+    /// [`Error::TimestampTooOld`].
+    TimestampTooOld,
+    /// [`Error::TimestampInFuture`].
+    TimestampInFuture,
+    /// [`Error::Payload`].
+    Payload,
+    /// [`Error::Store`].
+    Store,
+}
+
+impl ErrorKind {
+    /// The variant's name (`"SignatureMismatch"`): stable, for logs,
+    /// metrics and test vectors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::EmptySecret => "EmptySecret",
+            ErrorKind::MissingSignature => "MissingSignature",
+            ErrorKind::MalformedSignature => "MalformedSignature",
+            ErrorKind::SignatureMismatch => "SignatureMismatch",
+            ErrorKind::TimestampTooOld => "TimestampTooOld",
+            ErrorKind::TimestampInFuture => "TimestampInFuture",
+            ErrorKind::Payload => "Payload",
+            ErrorKind::Store => "Store",
+        }
+    }
+
+    /// `true` for the kinds that mean "this request is not authentic": a
+    /// missing, malformed or mismatched signature, or a timestamp outside
+    /// the tolerance.
+    pub fn is_signature(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::MissingSignature
+                | ErrorKind::MalformedSignature
+                | ErrorKind::SignatureMismatch
+                | ErrorKind::TimestampTooOld
+                | ErrorKind::TimestampInFuture
+        )
+    }
+
+    /// The HTTP status to answer with (see [`Error::http_status`]).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::Payload => 400,
+            ErrorKind::EmptySecret => 500,
+            ErrorKind::Store => 503,
+            ErrorKind::MissingSignature
+            | ErrorKind::MalformedSignature
+            | ErrorKind::SignatureMismatch
+            | ErrorKind::TimestampTooOld
+            | ErrorKind::TimestampInFuture => 401,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
+    /// The class of the error: what to match on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::EmptySecret => ErrorKind::EmptySecret,
+            Error::MissingSignature => ErrorKind::MissingSignature,
+            Error::MalformedSignature => ErrorKind::MalformedSignature,
+            Error::SignatureMismatch => ErrorKind::SignatureMismatch,
+            Error::TimestampTooOld => ErrorKind::TimestampTooOld,
+            Error::TimestampInFuture => ErrorKind::TimestampInFuture,
+            Error::Payload(_) => ErrorKind::Payload,
+            Error::Store(_) => ErrorKind::Store,
+        }
+    }
+
     /// `true` for the errors that mean "this request is not authentic":
     /// a missing, malformed or mismatched signature, or a timestamp outside
     /// the tolerance.
     pub fn is_signature(&self) -> bool {
-        matches!(
-            self,
-            Error::MissingSignature
-                | Error::MalformedSignature
-                | Error::SignatureMismatch
-                | Error::TimestampTooOld
-                | Error::TimestampInFuture
-        )
+        self.kind().is_signature()
     }
 
     /// `true` for [`Error::Payload`]: the request was authentic (or was not
     /// checked) but its body is not of the documented shape.
     pub fn is_payload(&self) -> bool {
-        matches!(self, Error::Payload(_))
+        self.kind() == ErrorKind::Payload
     }
 
     /// The HTTP status a receiver should answer with: `401` for signature
@@ -95,12 +190,7 @@ impl Error {
     /// assert_eq!(Error::SignatureMismatch.http_status(), 401);
     /// ```
     pub fn http_status(&self) -> u16 {
-        match self {
-            Error::Payload(_) => 400,
-            Error::EmptySecret => 500,
-            Error::Store(_) => 503,
-            _ => 401,
-        }
+        self.kind().http_status()
     }
 
     /// [`Error::http_status`] as an `http::StatusCode`, for frameworks built
@@ -117,13 +207,15 @@ impl Error {
     #[cfg(feature = "http")]
     #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn status_code(&self) -> http::StatusCode {
-        match self {
-            Error::Payload(_) => http::StatusCode::BAD_REQUEST,
-            Error::EmptySecret => http::StatusCode::INTERNAL_SERVER_ERROR,
-            Error::Store(_) => http::StatusCode::SERVICE_UNAVAILABLE,
-            _ => http::StatusCode::UNAUTHORIZED,
-        }
+        status_code(self.http_status())
     }
+}
+
+/// One of the crate's statuses as an `http::StatusCode`.
+#[cfg(feature = "http")]
+pub(crate) fn status_code(status: u16) -> http::StatusCode {
+    // Every status the crate answers is a valid code.
+    http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Why a body could not be read as the documented JSON.
@@ -427,6 +519,69 @@ mod tests {
             store.to_string(),
             "idempotency store full: every record is a lease in progress"
         );
+    }
+
+    #[test]
+    fn kinds_classify_every_variant() {
+        let store = || {
+            Error::from(crate::idempotency::StoreError::new(
+                crate::idempotency::StoreErrorKind::Unavailable,
+                "connection refused",
+            ))
+        };
+        for (e, kind, name, status) in [
+            (
+                Error::EmptySecret,
+                ErrorKind::EmptySecret,
+                "EmptySecret",
+                500,
+            ),
+            (
+                Error::MissingSignature,
+                ErrorKind::MissingSignature,
+                "MissingSignature",
+                401,
+            ),
+            (
+                Error::MalformedSignature,
+                ErrorKind::MalformedSignature,
+                "MalformedSignature",
+                401,
+            ),
+            (
+                Error::SignatureMismatch,
+                ErrorKind::SignatureMismatch,
+                "SignatureMismatch",
+                401,
+            ),
+            (
+                Error::TimestampTooOld,
+                ErrorKind::TimestampTooOld,
+                "TimestampTooOld",
+                401,
+            ),
+            (
+                Error::TimestampInFuture,
+                ErrorKind::TimestampInFuture,
+                "TimestampInFuture",
+                401,
+            ),
+            (
+                Error::from(payload("", None)),
+                ErrorKind::Payload,
+                "Payload",
+                400,
+            ),
+            (store(), ErrorKind::Store, "Store", 503),
+        ] {
+            assert_eq!(e.kind(), kind);
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(e.http_status(), status);
+            assert_eq!(kind.http_status(), status);
+            assert_eq!(e.is_signature(), status == 401);
+            assert_eq!(e.is_payload(), status == 400);
+        }
     }
 
     #[cfg(feature = "http")]

@@ -52,7 +52,7 @@ mod tests {
     fn kind(result: Result<(), Error>) -> String {
         match result {
             Ok(()) => "Ok".into(),
-            Err(e) => format!("{e:?}"),
+            Err(e) => e.kind().as_str().into(),
         }
     }
 

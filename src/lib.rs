@@ -58,7 +58,7 @@ pub mod idempotency;
 pub mod smartcomply;
 pub mod smarterwx;
 
-pub use error::{Category, Error, PayloadError};
+pub use error::{Category, Error, ErrorKind, PayloadError};
 pub use unreadable::Unreadable;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'

@@ -403,7 +403,7 @@ mod tests {
             ),
         ] {
             let got = ok(h.clone()).unwrap_err();
-            assert_eq!(format!("{got:?}"), want, "{h:?}");
+            assert_eq!(got.kind().as_str(), want, "{h:?}");
         }
     }
 
@@ -458,7 +458,7 @@ mod tests {
             (format!("t=x,v1={good},v1=zz"), "MalformedSignature"),
         ] {
             let got = check(h.clone()).unwrap_err();
-            assert_eq!(format!("{got:?}"), want, "{h:?}");
+            assert_eq!(got.kind().as_str(), want, "{h:?}");
         }
         let at = |t: i64| {
             let v1 =
