@@ -387,10 +387,7 @@ async fn smartcomply_webhook<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receiver
-        .smartcomply
-        .verify_and_parse_headers(&headers, &body)
-    {
+    match receiver.smartcomply.verify_and_parse(&headers, &body) {
         Ok(event) => receiver
             .spawn_process(Job::SmartComply(event))
             .await
@@ -409,10 +406,7 @@ async fn smarterwx_webhook<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let notifications = match receiver
-        .smarterwx
-        .verify_and_parse_each_headers(&headers, &body)
-    {
+    let notifications = match receiver.smarterwx.verify_and_parse_each(&headers, &body) {
         Ok(notifications) => notifications,
         Err(err) => return reject(err),
     };

@@ -48,7 +48,6 @@
 #[macro_use]
 mod wire;
 mod error;
-#[cfg(feature = "http")]
 mod headers;
 mod signature;
 mod text;
@@ -59,6 +58,7 @@ pub mod smartcomply;
 pub mod smarterwx;
 
 pub use error::{Category, Error, ErrorKind, PayloadError};
+pub use headers::SignatureInput;
 pub use unreadable::Unreadable;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'

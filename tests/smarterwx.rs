@@ -102,7 +102,7 @@ fn referral_update_carries_the_2021_and_2023_fields() {
     let all = batch("referral_update");
     let n = &all[0];
     assert_eq!(n.uuid.as_str(), "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93");
-    assert_eq!(n.message.event_type_enum(), EventType::ReferralUpdate);
+    assert_eq!(n.message.kind(), EventType::ReferralUpdate);
     assert_eq!(n.timestamp, datetime!(2020-11-29 09:15:42 UTC));
     let Message::ReferralUpdate(r) = &n.message else {
         panic!()
@@ -621,13 +621,11 @@ fn each_from_a_header_map() {
     let mut headers = HeaderMap::new();
     let value = HeaderValue::from_str(&smarterwx::sign(SECRET, &body)).unwrap();
     headers.insert("X-SWX-Signature", value);
-    let all = verifier()
-        .verify_and_parse_each_headers(&headers, &body)
-        .unwrap();
+    let all = verifier().verify_and_parse_each(&headers, &body).unwrap();
     assert!(all[0].is_ok());
     assert_eq!(all[1].as_ref().unwrap_err().id(), Some("u-2"));
     assert!(matches!(
-        verifier().verify_and_parse_each_headers(&HeaderMap::new(), &body),
+        verifier().verify_and_parse_each(HeaderMap::new(), &body),
         Err(Error::MissingSignature)
     ));
 }

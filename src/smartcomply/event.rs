@@ -50,6 +50,12 @@ impl Event {
         self.data.tag()
     }
 
+    /// The event type as an enum, to match on ([`Event::event_type`]
+    /// gives it as text).
+    pub fn kind(&self) -> EventType {
+        self.data.kind()
+    }
+
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smartcomply:<id>`, a namespace no SmarterWX key shares.
     pub fn idempotency_key(&self) -> String {
@@ -150,13 +156,6 @@ tagged_union! {
         PartnerApplicationSubmitted(PartnerApplicationSubmitted) = "partner.application_submitted",
         /// `webhook.test`: a synthetic test event sent from the dashboard.
         WebhookTest(WebhookTest) = "webhook.test",
-    }
-}
-
-impl EventData {
-    /// The wire `type` of this payload.
-    pub fn event_type(&self) -> &str {
-        self.tag()
     }
 }
 
@@ -312,10 +311,7 @@ mod tests {
             panic!("{event:?}")
         };
         assert_eq!(u.data, json!({"reading": 12.5, "tags": ["a"]}));
-        assert_eq!(
-            event.data.event_type_enum(),
-            EventType::Unknown("meter.read".into())
-        );
+        assert_eq!(event.data.kind(), EventType::Unknown("meter.read".into()));
         let again: serde_json::Value = serde_json::to_value(&event).unwrap();
         assert_eq!(again, raw);
     }
@@ -390,10 +386,10 @@ mod tests {
     fn event_types_are_open() {
         assert_eq!(EventType::from("test.failed"), EventType::TestFailed);
         assert_eq!(EventType::from("test.failed").as_str(), "test.failed");
-        assert_eq!(EventType::KNOWN.len(), 12);
-        for known in EventType::KNOWN {
-            assert!(EventType::from(*known).is_known());
-            assert_eq!(EventType::from(*known).as_str(), *known);
+        assert_eq!(EventType::ALL.len(), 12);
+        for known in EventType::ALL.iter().map(EventType::as_str) {
+            assert!(EventType::from(known).is_known());
+            assert_eq!(EventType::from(known).as_str(), known);
         }
         assert!(!EventType::from("nope").is_known());
     }

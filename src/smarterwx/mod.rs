@@ -73,6 +73,7 @@ mod notification;
 mod referral;
 
 use crate::error::Error;
+use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tag};
 use crate::unreadable::Unreadable;
 
@@ -136,8 +137,8 @@ impl Verifier {
     /// unreadable one: a comma-separated list is malformed as a whole.
     /// Rotation is done on the receiving side, with
     /// [`Verifier::with_secret`].
-    pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), Error> {
-        let tag = read_header(header.as_ref())?;
+    pub fn verify(&self, signature: impl SignatureInput, body: &[u8]) -> Result<(), Error> {
+        let tag = read_header(signature.signature_value(SIGNATURE_HEADER)?)?;
         if self.keys.matches(&[body], &tag.into()) {
             Ok(())
         } else {
@@ -152,10 +153,10 @@ impl Verifier {
     /// which loses no notification to one that does not fit.
     pub fn verify_and_parse(
         &self,
-        header: impl AsRef<[u8]>,
+        signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Notification>, Error> {
-        self.verify(header, body)?;
+        self.verify(signature, body)?;
         parse(body)
     }
 
@@ -215,73 +216,10 @@ impl Verifier {
     /// ```
     pub fn verify_and_parse_each(
         &self,
-        header: impl AsRef<[u8]>,
+        signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-        self.verify(header, body)?;
-        notification::parse_each(body)
-    }
-
-    /// [`Verifier::verify`] with the header looked up in `headers`: the one
-    /// [`SIGNATURE_HEADER`] value (names are case-insensitive, so
-    /// `X-SWX-Signature` is found).
-    ///
-    /// No such header is [`Error::MissingSignature`]. More than one is
-    /// [`Error::MalformedSignature`]: SmarterWX sends one, so a second one
-    /// was added on the way, by a proxy or an attacker.
-    ///
-    /// Requires the `http` feature.
-    ///
-    /// ```
-    /// use http::{HeaderMap, HeaderValue};
-    /// use utility_webhooks::smarterwx::{self, Verifier};
-    ///
-    /// # fn main() -> Result<(), utility_webhooks::Error> {
-    /// let body = b"[]";
-    /// let mut headers = HeaderMap::new();
-    /// let value = HeaderValue::from_str(&smarterwx::sign("my-secret", body)).unwrap();
-    /// headers.insert("X-SWX-Signature", value);
-    ///
-    /// let verifier = Verifier::new("my-secret")?;
-    /// assert!(verifier.verify_and_parse_headers(&headers, body)?.is_empty());
-    /// // The same, with the value in hand: a `HeaderValue` is `AsRef<[u8]>`.
-    /// verifier.verify(&headers["x-swx-signature"], body)?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn verify_headers(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<(), Error> {
-        self.verify(crate::headers::signature(headers, SIGNATURE_HEADER)?, body)
-    }
-
-    /// [`Verifier::verify_headers`], then [`parse`].
-    ///
-    /// Requires the `http` feature.
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn verify_and_parse_headers(
-        &self,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Result<Vec<Notification>, Error> {
-        self.verify_headers(headers, body)?;
-        parse(body)
-    }
-
-    /// [`Verifier::verify_headers`], then read the body notification by
-    /// notification, as [`Verifier::verify_and_parse_each`]: the way to
-    /// receive batches.
-    ///
-    /// Requires the `http` feature.
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn verify_and_parse_each_headers(
-        &self,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-        self.verify_headers(headers, body)?;
+        self.verify(signature, body)?;
         notification::parse_each(body)
     }
 }

@@ -52,6 +52,12 @@ impl Notification {
         self.message.tag()
     }
 
+    /// The event as an enum, to match on ([`Notification::event_type`]
+    /// gives it as text).
+    pub fn kind(&self) -> EventType {
+        self.message.kind()
+    }
+
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smarterwx:<uuid>`, a namespace no SmartComply key shares.
     pub fn idempotency_key(&self) -> String {
@@ -117,11 +123,6 @@ tagged_union! {
 }
 
 impl Message {
-    /// The wire `event` of this message.
-    pub fn event_type(&self) -> &str {
-        self.tag()
-    }
-
     /// The referral of `referral:create` and `referral:update`.
     pub fn referral(&self) -> Option<&Referral> {
         match self {
@@ -575,7 +576,7 @@ mod tests {
         let n = &batch[0];
         assert_eq!(n.event_type(), "enquiry:create");
         assert_eq!(
-            n.message.event_type_enum(),
+            n.message.kind(),
             EventType::Unknown("enquiry:create".into())
         );
         assert_eq!(n.message.referral(), None);
@@ -597,7 +598,10 @@ mod tests {
             serde_json::from_value::<Message>(written).unwrap(),
             batch[0].message
         );
-        assert_eq!(EventType::KNOWN, ["referral:create", "referral:update"]);
+        assert_eq!(
+            EventType::ALL,
+            [EventType::ReferralCreate, EventType::ReferralUpdate]
+        );
     }
 
     fn payload_error(body: &[u8]) -> PayloadError {
