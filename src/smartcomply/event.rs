@@ -90,18 +90,25 @@ fn unreadable(body: &[u8], error: &PayloadError) -> Option<Unreadable> {
     ))
 }
 
-/// [`parse`](super::parse) for a body the fast reader gave up on:
-/// `serde_json` reads it and decides. A payload error names the event type
-/// and the failing field, and keeps the event when its envelope reads.
-#[cold]
-#[inline(never)]
-pub(super) fn parse_slowly(body: &[u8]) -> Result<Event, Error> {
-    wire::read_slowly(body, |body| wire::peek_tag(body, EventData::TAG_KEY)).map_err(|err| {
-        Error::Payload(match unreadable(body, &err) {
-            Some(event) => err.with_unreadable(event),
-            None => err,
-        })
-    })
+/// The envelope's keys besides `type` and `data`.
+impl wire::Envelope for EventData {
+    const ID_KEY: &'static str = "id";
+    const TIME_KEY: &'static str = "created_at";
+}
+
+/// An event names its type in a failure, and keeps its envelope and raw
+/// JSON when only its `data` does not fit the model.
+impl wire::Decode for Event {
+    fn event_type(body: &[u8]) -> Option<String> {
+        wire::peek_tag(body, EventData::TAG_KEY)
+    }
+
+    fn with_context(body: &[u8], error: PayloadError) -> PayloadError {
+        match unreadable(body, &error) {
+            Some(event) => error.with_unreadable(event),
+            None => error,
+        }
+    }
 }
 
 impl Serialize for Event {
@@ -129,8 +136,6 @@ tagged_union! {
             /// A SmartComply event type, as in the envelope's `type`.
             EventType = "type",
         payload: "data",
-        id: "id",
-        time: "created_at",
         unknown: UnknownEvent,
         /// `test.submitted`: a backflow test report was submitted.
         TestSubmitted(TestSubmitted) = "test.submitted",

@@ -188,10 +188,7 @@ impl Verifier {
 /// fit the model, the error also keeps the event:
 /// [`PayloadError::unreadable`](crate::PayloadError::unreadable).
 pub fn parse(body: &[u8]) -> Result<Event, Error> {
-    match crate::wire::fast(body) {
-        Some(event) => Ok(event),
-        None => event::parse_slowly(body),
-    }
+    crate::wire::decode_body(body)
 }
 
 /// The header value SmartComply would send for `body` at `timestamp`:

@@ -107,9 +107,6 @@ tagged_union! {
             /// A SmarterWX event, as in the notification's `event`.
             EventType = "event",
         payload: "message",
-        id: "uuid",
-        time: "timestamp",
-        version: "messageVersion",
         unknown: UnknownMessage,
         /// `referral:create`: an enquiry was referred to the utility.
         ///
@@ -213,51 +210,64 @@ impl<'de, T: Element> Visitor<'de> for BatchVisitor<T> {
     }
 }
 
-/// Parse a body in one pass; on failure name the event of the first
-/// notification that fails and the path to the failing field
-/// (`[1].message.Enquiry.digStartAt`).
+/// The envelope's keys besides `event` and `message`.
+impl wire::Envelope for Message {
+    const ID_KEY: &'static str = "uuid";
+    const TIME_KEY: &'static str = "timestamp";
+    const VERSION_KEY: Option<&'static str> = Some("messageVersion");
+}
+
+/// A batch names, in a failure, the event of the first notification that
+/// fails and the path to the failing field (`[1].message.Enquiry.digStartAt`).
+impl wire::Decode for Batch {
+    fn event_type(body: &[u8]) -> Option<String> {
+        failing_event(body)
+    }
+}
+
+/// A notification alone names its event in a failure.
+impl wire::Decode for Notification {
+    fn event_type(body: &[u8]) -> Option<String> {
+        wire::peek_tag(body, Message::TAG_KEY)
+    }
+}
+
+/// A batch read notification by notification: when the fast reader gives
+/// up, the body is split into its notifications, and each is read on its
+/// own, typed or [`Unreadable`]. Only a body that is not one well-formed
+/// JSON array or object fails as a whole, as [`Batch`] explains it.
+impl wire::Decode for Batch<Result<Notification, Unreadable>> {
+    fn decode_slowly(body: &[u8]) -> Result<Self, PayloadError> {
+        let Some((elements, bare)) = split(body) else {
+            let Batch(batch) = Batch::<Notification>::decode_slowly(body)?;
+            return Ok(Batch(batch.into_iter().map(Ok).collect()));
+        };
+        let each = elements
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let text = raw.get();
+                wire::decode::<Notification>(text.as_bytes()).map_err(|error| {
+                    let at = offset_in(body, text);
+                    let error = error.within(body, at, (!bare).then_some(index));
+                    unreadable(index, text, error)
+                })
+            })
+            .collect();
+        Ok(Batch(each))
+    }
+}
+
+/// Parse a body in one pass, all or nothing.
 pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
-    wire::from_body::<Batch>(body, failing_event).map(|Batch(batch)| batch)
+    wire::decode_body::<Batch>(body).map(|Batch(batch)| batch)
 }
 
 /// Parse a body notification by notification: each one typed, or
 /// unreadable with its raw JSON. A body that is not one well-formed JSON
 /// array or object is an error.
-///
-/// A body that parses whole takes the one-pass reader, as [`parse_batch`].
 pub(super) fn parse_each(body: &[u8]) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-    match wire::fast::<Batch<Result<Notification, Unreadable>>>(body) {
-        Some(Batch(batch)) => Ok(batch),
-        None => parse_each_slowly(body),
-    }
-}
-
-/// [`parse_each`] for a body the one-pass reader gave up on: split it into
-/// its notifications, and read each on its own.
-#[cold]
-#[inline(never)]
-fn parse_each_slowly(body: &[u8]) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-    let Some((elements, bare)) = split(body) else {
-        // Not one JSON array or object: the strict reading decides, and
-        // explains.
-        return parse_batch(body).map(|batch| batch.into_iter().map(Ok).collect());
-    };
-    let each = elements
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let text = raw.get();
-            wire::read_body::<Notification>(text.as_bytes(), |element| {
-                wire::peek_tag(element, Message::TAG_KEY)
-            })
-            .map_err(|error| {
-                let at = offset_in(body, text);
-                let error = error.within(body, at, (!bare).then_some(index));
-                unreadable(index, text, error)
-            })
-        })
-        .collect();
-    Ok(each)
+    wire::decode_body::<Batch<Result<Notification, Unreadable>>>(body).map(|Batch(batch)| batch)
 }
 
 /// The notifications of `body` as raw JSON, each exactly as sent, and
@@ -668,11 +678,14 @@ mod tests {
         let dir = format!("{}/fixtures/smarterwx", env!("CARGO_MANIFEST_DIR"));
         for entry in std::fs::read_dir(dir).unwrap() {
             let body = std::fs::read(entry.unwrap().path()).unwrap();
-            let fast = wire::fast::<Batch<Result<Notification, Unreadable>>>(&body);
+            type Each = Batch<Result<Notification, Unreadable>>;
+            let why = wire::why_fast_reader_gives_up::<Each>(&body);
+            assert_eq!(why, None, "{}", String::from_utf8_lossy(&body));
             let want: Vec<_> = parse(&body).unwrap().into_iter().map(Ok).collect();
-            assert_eq!(fast.map(|Batch(b)| b), Some(want.clone()));
+            assert_eq!(each(&body), want);
             // The slow path agrees with the fast one.
-            assert_eq!(parse_each_slowly(&body).unwrap(), want);
+            let Batch(slow) = <Each as wire::Decode>::decode_slowly(&body).unwrap();
+            assert_eq!(slow, want);
         }
     }
 

@@ -169,17 +169,17 @@ macro_rules! open_enum {
 /// - `pub enum EventData` (`#[non_exhaustive]`), one variant per payload
 ///   type and `Unknown(..)`, with `event_type()` (the wire tag as text)
 ///   and `kind()` (the tag enum);
-/// - `wire::Tagged` for it (the keys of the envelope, reading a payload
-///   by its tag, writing one), and serde as `{"<tag>": .., "<payload>": ..}`.
+/// - `wire::Tagged` for it (the tag and payload keys, reading a payload by
+///   its tag, writing one), and serde as `{"<tag>": .., "<payload>": ..}`.
+///
+/// The envelope's other keys (identity, time, version) are the vendor's:
+/// it writes `wire::Envelope` for the union beside its envelope type.
 macro_rules! tagged_union {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
             tag: $(#[$tmeta:meta])* $tag:ident = $tag_key:literal,
             payload: $payload_key:literal,
-            id: $id_key:literal,
-            time: $time_key:literal,
-            $(version: $version_key:literal,)?
             unknown: $unknown:ident,
             $( $(#[$vmeta:meta])* $variant:ident($ty:ty) = $wire:literal, )+
         }
@@ -231,9 +231,6 @@ macro_rules! tagged_union {
             type Tag = $tag;
             const TAG_KEY: &'static str = $tag_key;
             const PAYLOAD_KEY: &'static str = $payload_key;
-            const ID_KEY: &'static str = $id_key;
-            const TIME_KEY: &'static str = $time_key;
-            $(const VERSION_KEY: Option<&'static str> = Some($version_key);)?
 
             fn tag(&self) -> &str {
                 $name::tag(self)
