@@ -170,12 +170,17 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+mod answer;
+mod dynamic;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod run;
 mod token;
 
+pub use answer::Answer;
+pub(crate) use answer::whole_seconds;
+pub use dynamic::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -272,7 +277,7 @@ macro_rules! forward_store {
     )+};
 }
 
-forward_store!(&S, std::sync::Arc<S>);
+forward_store!(&S, std::sync::Arc<S>, Box<S>);
 
 /// The answer to [`Store::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]

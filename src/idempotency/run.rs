@@ -75,10 +75,7 @@ impl<T, E> Outcome<T, E> {
     /// up, at least one. `None` for every other outcome.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Outcome::InProgress { retry_after } => {
-                let whole = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                Some(whole.max(1))
-            }
+            Outcome::InProgress { retry_after } => Some(super::whole_seconds(*retry_after)),
             _ => None,
         }
     }
