@@ -275,3 +275,39 @@ impl<T, E> IntoResponse for Outcome<T, E> {
         Answer::from(&self).into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn outcomes_errors_and_answers_become_their_responses() {
+        let busy: Outcome<(), ()> = Outcome::InProgress {
+            retry_after: Duration::from_millis(2001),
+        };
+        let response = busy.into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(response.headers()[RETRY_AFTER], "3");
+        let done: Outcome<(), ()> = Outcome::Done(());
+        assert_eq!(done.into_response().status(), StatusCode::NO_CONTENT);
+        let panicked: Outcome<(), ()> = Outcome::Panicked("bug".into());
+        let response = panicked.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(RETRY_AFTER).is_none());
+
+        let response = Error::SignatureMismatch.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        let down = StoreError::new(crate::idempotency::StoreErrorKind::Unavailable, "down");
+        assert_eq!(
+            down.into_response().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let too_large = Rejection::TooLarge { limit: 10 }.into_response();
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}
