@@ -145,7 +145,14 @@ async fn a_good_delivery_reaches_the_handler_and_every_bad_one_is_refused() {
     tampered.push(b' ');
     let junk = b"{\"not\": \"an event\"}".to_vec();
     let signed_junk = signed(&junk, now);
-    let cases: Vec<(&str, Option<(&str, &str)>, Vec<u8>, StatusCode, &str)> = vec![
+    type Case<'a> = (
+        &'a str,
+        Option<(&'a str, &'a str)>,
+        Vec<u8>,
+        StatusCode,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "forged",
             Some((name, &forged)),
