@@ -75,7 +75,9 @@ mod referral;
 use crate::error::Error;
 use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tag};
+use crate::trace;
 use crate::unreadable::Unreadable;
+use notification::NAMESPACE as VENDOR;
 
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
@@ -138,6 +140,11 @@ impl Verifier {
     /// Rotation is done on the receiving side, with
     /// [`Verifier::with_secret`].
     pub fn verify(&self, signature: impl SignatureInput, body: &[u8]) -> Result<(), Error> {
+        trace::verification(VENDOR, body.len(), || self.check(&signature, body))
+    }
+
+    /// [`Verifier::verify`] without its span.
+    fn check(&self, signature: &impl SignatureInput, body: &[u8]) -> Result<(), Error> {
         let tag = read_header(signature.signature_value(SIGNATURE_HEADER)?)?;
         if self.keys.matches(&[body], &tag.into()) {
             Ok(())
@@ -156,8 +163,10 @@ impl Verifier {
         signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Notification>, Error> {
-        self.verify(signature, body)?;
-        parse(body)
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body)?;
+            parse(body)
+        })
     }
 
     /// [`Verifier::verify`], then read the body notification by
@@ -219,8 +228,10 @@ impl Verifier {
         signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-        self.verify(signature, body)?;
-        notification::parse_each(body)
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body)?;
+            notification::parse_each(body)
+        })
     }
 }
 
