@@ -150,7 +150,7 @@ impl Unreadable {
 /// many line breaks the sender's JSON held:
 ///
 /// ```
-/// use utility_webhooks::{Error, smartcomply};
+/// use utility_webhooks::{Error, serde_json, smartcomply};
 ///
 /// let body = b"{\"id\":\"evt_1\",\"type\":\"test.failed\",\n \"created_at\":\"2026-05-05T14:30:00Z\",\"data\":{}}";
 /// let Err(Error::Payload(err)) = smartcomply::parse(body) else { panic!() };

@@ -44,11 +44,17 @@ const EXPIRE_PER_CALL: usize = 4;
 /// use std::time::Duration;
 /// use utility_webhooks::idempotency::{Claim, MemoryStore, Store};
 ///
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     let mut f = std::pin::pin!(f);
-/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
-/// # }
+/// /// Its futures are ready at once: one poll, no runtime.
+/// fn block_on<F: std::future::Future>(f: F) -> F::Output {
+///     let mut f = std::pin::pin!(f);
+///     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+///     loop {
+///         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+///             return v;
+///         }
+///     }
+/// }
+///
 /// let store = MemoryStore::new(10_000, Duration::from_secs(24 * 3600));
 /// let Claim::Acquired(lease) = block_on(store.claim("smartcomply:evt_1", Duration::from_secs(30)))?
 /// else {

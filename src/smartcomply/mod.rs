@@ -8,12 +8,13 @@
 //!
 //! ```
 //! use utility_webhooks::smartcomply::{self, EventData, Verifier};
+//! use utility_webhooks::time::OffsetDateTime;
 //!
 //! # fn main() -> Result<(), utility_webhooks::Error> {
 //! let body = br#"{"id":"evt_1","type":"test.failed","created_at":"2026-05-05T15:10:00Z",
 //!   "data":{"test_id":"bft_1","assembly_id":"asm_1","tester_id":"tst_1",
 //!           "result":"fail","test_date":"2026-05-05"}}"#;
-//! let now = time::OffsetDateTime::now_utc();
+//! let now = OffsetDateTime::now_utc();
 //! let header = smartcomply::sign("whsec_demo", now, body);
 //!
 //! let verifier = Verifier::new("whsec_demo")?;
