@@ -52,9 +52,13 @@ mod error;
 mod headers;
 mod signature;
 
+pub mod drift;
 pub mod idempotency;
 pub mod smartcomply;
 pub mod smarterwx;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use error::{Category, Error, PayloadError};
 
