@@ -28,8 +28,8 @@ use super::*;
 pub use crate::testing::Delivery;
 
 /// A realistic notification of `event_type`, with the values of
-/// SmarterWX's example referral (`referral:update` as a later, acknowledged
-/// state of it). For an event the crate does not know
+/// SmarterWX's example referral (`referral:update` as a later version of
+/// it, with a `messageVersion`). For an event the crate does not know
 /// ([`EventType::Unknown`]), a notification of that event with an empty
 /// `message` object.
 pub fn sample(event_type: EventType) -> Notification {
@@ -49,7 +49,7 @@ pub fn sample(event_type: EventType) -> Notification {
             "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93",
             datetime!(2020-11-29 09:15:42 UTC),
             Message::ReferralUpdate(Box::new(referral(
-                ReferralStatus::from("ACKNOWLEDGED"),
+                ReferralStatus::Waiting,
                 300_077_256,
                 Some("2.1.0.0"),
             ))),
