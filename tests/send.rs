@@ -230,6 +230,40 @@ async fn smarterwx_stops_waiting_and_sends_again() {
 }
 
 #[test]
+fn the_receiver_logs_each_drift_path_once() {
+    let body = br#"{"id":"evt_d1","type":"assembly.due_soon","created_at":"2026-04-05T08:00:00Z",
+        "data":{"assembly_id":"asm_1","facility_id":"fac_1","due_date":"2026-05-05",
+        "days_remaining":30,"assembly_type":"SVB","gps_accuracy_m":4.2}}"#;
+    assert_eq!(
+        receiver::new_drift("smartcomply", body),
+        [
+            "drift smartcomply unknown_value data.assembly_type \"SVB\"",
+            "drift smartcomply unknown_field data.gps_accuracy_m",
+        ]
+    );
+    assert!(receiver::new_drift("smartcomply", body).is_empty());
+    // The same field in another notification of a batch is the same path.
+    let mut batch: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/smarterwx/referral_create.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    batch[0]["message"]["Enquiry"]["region"] = "Metro".into();
+    let second = batch[0].clone();
+    batch.as_array_mut().unwrap().push(second);
+    let body = serde_json::to_vec(&batch).unwrap();
+    assert_eq!(
+        receiver::new_drift("smarterwx", &body),
+        ["drift smarterwx unknown_field [0].message.Enquiry.region"]
+    );
+    assert!(receiver::new_drift("smarterwx", &body).is_empty());
+    assert!(receiver::new_drift("smarterwx", b"not json").is_empty());
+}
+
+#[test]
 fn the_command_line_is_read_strictly() {
     for bad in [
         vec![],
