@@ -38,6 +38,12 @@
 //!   memory or on Redis (feature `redis`).
 //! - [`Error`]: one error type; its [`http_status`](Error::http_status)
 //!   is the answer to give.
+//! - [`drift`]: what a body holds that the models do not take in. The
+//!   models ignore members they do not know, so serializing an event back
+//!   drops them: store the raw body when every byte matters, and read the
+//!   drift report to learn that the vendor changed.
+//! - `testing` (feature `testing`): sample events of every type and signed
+//!   deliveries of them, to test your own handlers.
 //!
 //! The crate's README has recipes for axum, actix-web and hyper, and what
 //! to answer when.
