@@ -150,7 +150,7 @@ fn every_smarterwx_sample_is_delivered_verified_and_read_back_equal() {
         let back = verifier
             .verify_and_parse(&delivery.header, delivery.body.as_bytes())
             .unwrap();
-        assert_eq!(back, [sample.clone()]);
+        assert_eq!(back, std::slice::from_ref(sample));
         let drift = smarterwx::drift(delivery.body.as_bytes()).unwrap();
         assert_eq!(drift.is_empty(), event_type.is_known(), "{drift}");
     }
