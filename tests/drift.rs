@@ -201,6 +201,31 @@ fn bodies_that_do_not_parse_are_the_errors_parse_gives() {
     );
 }
 
+#[test]
+fn parse_alone_leaves_nothing_for_a_later_report() {
+    // Unknown values met by `parse` are kept, and never noted anywhere.
+    let mut event = fixture_value("smartcomply/assembly.due_soon.json");
+    event["data"]["assembly_type"] = json!("SVB");
+    for _ in 0..3 {
+        smartcomply::parse(&body(&event)).unwrap();
+    }
+    let clean = common::fixture("smartcomply/assembly.due_soon.json");
+    assert!(smartcomply::drift(&clean).unwrap().is_empty());
+}
+
+#[test]
+fn bytes_that_are_not_utf8_inside_a_skipped_member() {
+    let text = b"{\"id\":\"e\",\"type\":\"webhook.test\",\"created_at\":\"2026-05-05T14:00:00Z\",\"data\":{},\"x\":\"\xff\"}";
+    match (smartcomply::parse(text), smartcomply::drift(text)) {
+        (Ok(_), Ok(drift)) => assert_eq!(items(&drift), [field("x")]),
+        (Ok(_), Err(Error::Payload(err))) => {
+            assert!(err.to_string().contains("UTF-8"), "{err}")
+        }
+        (Err(want), got) => assert_eq!(got.unwrap_err().to_string(), want.to_string()),
+        (Ok(_), Err(other)) => panic!("{other:?}"),
+    }
+}
+
 /// Every object of `value` that the model reads (not the raw GeoJSON), as
 /// a JSON pointer and the path `PayloadError::path()` would write.
 fn model_objects(value: &Value, pointer: String, path: String, out: &mut Vec<(String, String)>) {
@@ -251,6 +276,35 @@ fn every_fixture() -> Vec<(bool, Value)> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any bytes: a report or the error `parse` gives, never a panic.
+    #[test]
+    fn damaged_fixtures_give_a_report_or_the_parse_error(
+        which in any::<prop::sample::Index>(),
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+    ) {
+        let mut all: Vec<(bool, Vec<u8>)> = Vec::new();
+        for (vendor, is_smartcomply) in [("smartcomply", true), ("smarterwx", false)] {
+            all.extend(common::fixtures_in(vendor).into_iter().map(|(_, b)| (is_smartcomply, b)));
+        }
+        let (is_smartcomply, mut bytes) = all[which.index(all.len())].clone();
+        bytes.truncate(cut.index(bytes.len() + 1).max(bytes.len() / 2));
+        for (at, byte) in flips {
+            if !bytes.is_empty() {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+        }
+        let (parsed, drift) = if is_smartcomply {
+            (smartcomply::parse(&bytes).map(drop), smartcomply::drift(&bytes))
+        } else {
+            (smarterwx::parse(&bytes).map(drop), smarterwx::drift(&bytes))
+        };
+        if let Err(want) = parsed {
+            prop_assert_eq!(drift.unwrap_err().to_string(), want.to_string());
+        }
+    }
 
     #[test]
     fn an_unknown_member_added_anywhere_is_reported_at_exactly_that_path(
