@@ -81,13 +81,14 @@ pub(crate) enum Segment {
 }
 
 impl Segment {
-    /// A key as a path shows it: escaped and cut.
+    /// A key, as sent: [`path`] escapes and cuts it.
     pub(crate) fn key(key: &str) -> Self {
-        Segment::Key(sanitize(key, MAX_KEY))
+        Segment::Key(key.to_owned())
     }
 }
 
-/// The path of `stack`, as `PayloadError::path` writes one.
+/// The path of `stack`, as `PayloadError::path` writes one: each key
+/// escaped and cut, then the whole.
 pub(crate) fn path(stack: &[Segment]) -> String {
     let mut path = String::new();
     for segment in stack {
@@ -96,7 +97,7 @@ pub(crate) fn path(stack: &[Segment]) -> String {
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(key);
+                path.push_str(&sanitize(key, MAX_KEY));
             }
             Segment::Index(i) => {
                 let _ = write!(path, "[{i}]");
@@ -499,7 +500,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for WalkMap<'_, A> {
         let walk = self.walk;
         let key = walk.key.borrow_mut().take().unwrap_or_else(|| "?".into());
         let inner = &mut self.inner;
-        walk.within(Segment::key(&key), || {
+        walk.within(Segment::Key(key), || {
             inner.next_value_seed(WalkSeed {
                 inner: seed,
                 walk,
