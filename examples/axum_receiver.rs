@@ -73,7 +73,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use utility_webhooks::idempotency::{self, MemoryStore, Outcome, Store};
-use utility_webhooks::{Error, PayloadError, smartcomply, smarterwx};
+use utility_webhooks::{Error, Unreadable, smartcomply, smarterwx};
 
 /// The largest body a webhook route reads.
 ///
@@ -117,73 +117,16 @@ impl Job {
     }
 }
 
-/// A verified delivery that the model cannot read, kept as sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parked {
-    /// `smartcomply` or `smarterwx`.
-    pub vendor: &'static str,
-    /// The key claimed for it, when its id could be read.
-    pub key: Option<String>,
-    /// The event id or notification uuid, when it could be read.
-    pub id: Option<String>,
-    /// The event type, when it could be read.
-    pub event_type: Option<String>,
-    /// The notification's place in its batch (SmarterWX).
-    pub index: Option<usize>,
-    /// Why the model could not read it (bounded and escaped).
-    pub error: String,
-    /// The raw JSON, byte for byte: the SmartComply event's `data`, or the
-    /// one SmarterWX notification.
-    pub raw: String,
-}
+/// A verified delivery that the model cannot read, kept as sent: its
+/// `serde_json::to_string` is one line of a dead-letter file.
+pub type Parked = Unreadable;
 
-impl Parked {
-    fn event(err: &PayloadError) -> Option<Self> {
-        let event = err.unreadable()?;
-        Some(Parked {
-            vendor: "smartcomply",
-            key: Some(event.idempotency_key()),
-            id: Some(event.id().to_owned()),
-            event_type: Some(event.event_type().to_owned()),
-            index: None,
-            error: err.to_string(),
-            raw: event.raw_data().to_owned(),
-        })
-    }
-
-    fn notification(unreadable: smarterwx::UnreadableNotification) -> Self {
-        Parked {
-            vendor: "smarterwx",
-            key: unreadable.idempotency_key(),
-            id: unreadable.uuid().map(str::to_owned),
-            event_type: unreadable.event_type().map(str::to_owned),
-            index: Some(unreadable.index()),
-            error: unreadable.error().to_string(),
-            raw: unreadable.into_raw(),
-        }
-    }
-
-    /// What the delivery's line names: the id, or the place in the batch.
-    fn label(&self) -> String {
-        match (&self.id, self.index) {
-            (Some(id), _) => id.clone(),
-            (None, Some(index)) => format!("#{index}"),
-            (None, None) => "?".into(),
-        }
-    }
-
-    /// One JSON line; `raw` is a JSON string holding the text as sent.
-    pub fn to_json_line(&self) -> String {
-        serde_json::json!({
-            "vendor": self.vendor,
-            "key": self.key,
-            "id": self.id,
-            "event_type": self.event_type,
-            "index": self.index,
-            "error": self.error,
-            "raw": self.raw,
-        })
-        .to_string()
+/// What a parked delivery's line names: its id, or its place in the batch.
+fn label(parked: &Parked) -> String {
+    match (parked.id(), parked.index()) {
+        (Some(id), _) => id.to_owned(),
+        (None, Some(index)) => format!("#{index}"),
+        (None, None) => "?".into(),
     }
 }
 
@@ -254,7 +197,7 @@ impl<S: Store + 'static> Receiver<S> {
             lease: DEFAULT_LEASE,
             work: Arc::new(|_, _| Box::pin(async { Ok(()) })),
             park: Arc::new(|parked| {
-                eprintln!("dead letter {}", parked.to_json_line());
+                eprintln!("dead letter {}", json_line(&parked));
                 Box::pin(async { Ok(()) })
             }),
             on_delivery: Box::new(|_| {}),
@@ -321,9 +264,9 @@ impl<S: Store + 'static> Receiver<S> {
 
     /// Keep `parked` aside once, and say what to answer for it.
     async fn park(&self, parked: Parked) -> Answer {
-        let id = parked.label();
+        let id = label(&parked);
         let park = Arc::clone(&self.park);
-        let outcome = match parked.key.clone() {
+        let outcome = match parked.idempotency_key() {
             Some(key) => {
                 idempotency::run(&self.store, &key, self.lease, move |_| park(parked)).await
             }
@@ -448,10 +391,7 @@ async fn smartcomply_webhook<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receiver
-        .smartcomply
-        .verify_and_parse_headers(&headers, &body)
-    {
+    match receiver.smartcomply.verify_and_parse(&headers, &body) {
         Ok(event) => {
             log_drift("smartcomply", body.clone());
             receiver
@@ -460,8 +400,8 @@ async fn smartcomply_webhook<S: Store + 'static>(
                 .into_response()
         }
         // Signed, so SmartComply's: park it rather than refuse it.
-        Err(Error::Payload(err)) => match Parked::event(&err) {
-            Some(parked) => receiver.spawn_park(parked).await.into_response(),
+        Err(Error::Payload(err)) => match err.unreadable() {
+            Some(parked) => receiver.spawn_park(parked.clone()).await.into_response(),
             None => reject(Error::Payload(err)),
         },
         Err(err) => reject(err),
@@ -473,10 +413,7 @@ async fn smarterwx_webhook<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let notifications = match receiver
-        .smarterwx
-        .verify_and_parse_each_headers(&headers, &body)
-    {
+    let notifications = match receiver.smarterwx.verify_and_parse_each(&headers, &body) {
         Ok(notifications) => notifications,
         Err(err) => return reject(err),
     };
@@ -493,7 +430,7 @@ async fn smarterwx_webhook<S: Store + 'static>(
             tokio::spawn(async move {
                 match notification {
                     Ok(n) => receiver.process(Job::SmarterWx(Box::new(n))).await,
-                    Err(unreadable) => receiver.park(Parked::notification(unreadable)).await,
+                    Err(unreadable) => receiver.park(unreadable).await,
                 }
             })
         })
@@ -643,6 +580,12 @@ async fn run() -> Result<(), String> {
     axum::serve(listener, app).await.map_err(|e| e.to_string())
 }
 
+/// One JSON line: `raw` is a JSON string, so the sender's line breaks stay
+/// escaped inside it.
+fn json_line(parked: &Parked) -> String {
+    serde_json::to_string(parked).unwrap_or_default()
+}
+
 /// Print each delivery's line, spend `work_delay` in each delivery's work,
 /// and append parked deliveries to the dead-letter file when there is one.
 #[allow(dead_code)]
@@ -664,7 +607,7 @@ fn configure<S: Store + 'static>(
         return receiver;
     };
     receiver.with_parking(move |parked| {
-        let line = parked.to_json_line();
+        let line = json_line(&parked);
         let written = match file.lock() {
             Ok(mut file) => writeln!(file, "{line}").and_then(|()| file.sync_data()),
             Err(_) => Err(std::io::Error::other(

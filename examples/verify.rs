@@ -114,11 +114,14 @@ fn run() -> Result<(), String> {
                 Ok(event) => event,
                 Err(Error::Payload(err)) if err.unreadable().is_some() => {
                     let event = err.unreadable().unwrap();
-                    say!("verified {} {}", event.event_type(), event.id());
-                    say!("data: {}", event.raw_data());
+                    say!(
+                        "verified {} {}",
+                        event.event_type().unwrap_or("?"),
+                        event.id().unwrap_or("?")
+                    );
                     return Err(format!(
                         "the model cannot read it (a receiver parks it under `{}` and answers 2xx): {err}",
-                        event.idempotency_key()
+                        event.idempotency_key().unwrap_or_default()
                     ));
                 }
                 Err(err) => return Err(shown(err)),

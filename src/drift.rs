@@ -29,7 +29,7 @@
 
 use std::fmt;
 
-use crate::error::sanitize_quoted;
+use crate::text::sanitize_quoted;
 
 /// The longest value shown by `Display`, in bytes once escaped.
 const MAX_SHOWN_VALUE: usize = 96;

@@ -54,9 +54,10 @@
 #[macro_use]
 mod wire;
 mod error;
-#[cfg(feature = "http")]
 mod headers;
 mod signature;
+mod text;
+mod unreadable;
 
 pub mod drift;
 pub mod idempotency;
@@ -66,7 +67,9 @@ pub mod smarterwx;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use error::{Category, Error, PayloadError};
+pub use error::{Category, Error, ErrorKind, PayloadError};
+pub use headers::SignatureInput;
+pub use unreadable::Unreadable;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'
 /// raw data.
@@ -92,9 +95,7 @@ pub mod fuzzing {
         crate::wire::assert_agrees::<crate::smartcomply::Event>(body);
         crate::wire::assert_agrees::<crate::smarterwx::Batch>(body);
         crate::wire::assert_agrees::<
-            crate::smarterwx::Batch<
-                Result<crate::smarterwx::Notification, crate::smarterwx::UnreadableNotification>,
-            >,
+            crate::smarterwx::Batch<Result<crate::smarterwx::Notification, crate::Unreadable>>,
         >(body);
     }
 }

@@ -309,11 +309,16 @@ async fn a_smartcomply_event_the_model_cannot_read_is_parked_and_acknowledged() 
         let parked = server.parked.lock().unwrap();
         assert_eq!(parked.len(), 1);
         let p = &parked[0];
-        assert_eq!(p.vendor, "smartcomply");
-        assert_eq!(p.key.as_deref(), Some("smartcomply:evt_unreadable_1"));
-        assert_eq!(p.event_type.as_deref(), Some("iu.exceedance_detected"));
-        assert_eq!(p.raw, data, "the raw data, byte for byte");
-        assert!(p.error.contains("result_value"), "{}", p.error);
+        assert_eq!(p.vendor(), "smartcomply");
+        assert_eq!(
+            p.idempotency_key().as_deref(),
+            Some("smartcomply:evt_unreadable_1")
+        );
+        assert_eq!(p.event_type(), Some("iu.exceedance_detected"));
+        assert_eq!(p.raw(), body, "the event, byte for byte");
+        assert!(p.raw().contains(data));
+        let error = p.error().to_string();
+        assert!(error.contains("result_value"), "{error}");
     }
     // Its retry is acknowledged and parked only once.
     let status = server
@@ -364,12 +369,13 @@ async fn a_batch_with_one_unreadable_notification_processes_two_and_parks_one() 
         let parked = server.parked.lock().unwrap();
         assert_eq!(parked.len(), 1);
         let p = &parked[0];
-        assert_eq!(p.vendor, "smarterwx");
-        assert_eq!(p.index, Some(1));
-        assert_eq!(p.id.as_deref(), Some(uuid(1).as_str()));
-        assert_eq!(p.event_type.as_deref(), Some(notifications[1].event_type()));
-        assert_eq!(p.raw, bad, "the notification, byte for byte");
-        assert!(p.error.contains("[1].message.id"), "{}", p.error);
+        assert_eq!(p.vendor(), "smarterwx");
+        assert_eq!(p.index(), Some(1));
+        assert_eq!(p.id(), Some(uuid(1).as_str()));
+        assert_eq!(p.event_type(), Some(notifications[1].event_type()));
+        assert_eq!(p.raw(), bad, "the notification, byte for byte");
+        let error = p.error().to_string();
+        assert!(error.contains("[1].message.id"), "{error}");
     }
     // The retry finds all three done.
     let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;

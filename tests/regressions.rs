@@ -1,7 +1,7 @@
 //! Inputs that once broke an invariant, each with the result it must give.
 
 use serde_json::json;
-use utility_webhooks::{Error, smartcomply, smarterwx};
+use utility_webhooks::{Error, PayloadError, smartcomply, smarterwx};
 
 /// Numbers whose shortest form has 16 or 17 significant digits, which
 /// `serde_json`'s default float parsing rounded to a neighbouring `f64`:
@@ -74,8 +74,11 @@ fn a_long_value_of_the_wrong_type_is_quoted_cut_short() {
         panic!("not a payload error")
     };
     assert_eq!(e.path(), Some("data.test"));
-    // Head and tail kept, 384 bytes in all.
-    assert_eq!(e.message().len(), 384);
+    // Head and tail kept, the budget in all.
+    assert_eq!(
+        e.message().len(),
+        utility_webhooks::PayloadError::MAX_MESSAGE
+    );
     assert!(e.message().starts_with("invalid type: string \"xxx"), "{e}");
     assert!(e.message().contains('…'), "{e}");
     assert!(e.message().ends_with("xxx\", expected a boolean"), "{e}");
@@ -90,4 +93,56 @@ fn a_long_value_of_the_wrong_type_is_quoted_cut_short() {
         e.message(),
         "invalid type: string \"yes\", expected a boolean"
     );
+}
+
+/// Two bodies the fuzz targets found, whose messages quoted the sender's
+/// text past the message budget: a top-level string, and a string of
+/// backslashes (each echoed as two) after an array.
+#[test]
+fn messages_that_quote_the_sender_stay_within_the_budget() {
+    let string = format!("\" {}\"", "x".repeat(116));
+    let mut backslashes = br#"["[2MMM\\\\\\\\\\[666600000000000000\\[66660000000000000000000000000000088435648\\\\X\\\\\\\\\\\\\\\\\\\\\\\\M3M0""#.to_vec();
+    backslashes.extend_from_slice(b"\xff\xff");
+    assert_eq!((string.len(), backslashes.len()), (119, 116));
+    for (label, result) in [
+        (
+            "smartcomply string",
+            smartcomply::parse(string.as_bytes()).map(drop),
+        ),
+        (
+            "smarterwx string",
+            smarterwx::parse(string.as_bytes()).map(drop),
+        ),
+        (
+            "smartcomply backslashes",
+            smartcomply::parse(&backslashes).map(drop),
+        ),
+        (
+            "smarterwx backslashes",
+            smarterwx::parse(&backslashes).map(drop),
+        ),
+    ] {
+        let Err(Error::Payload(e)) = result else {
+            panic!("{label}: not a payload error")
+        };
+        let message = e.message();
+        assert!(
+            message.len() <= PayloadError::MAX_MESSAGE,
+            "{label}: {} bytes: {message}",
+            message.len()
+        );
+        // Where the sender's string is quoted, its head and tail are kept,
+        // and what was expected.
+        if label == "smartcomply string" || label == "smarterwx backslashes" {
+            assert!(
+                message.starts_with("invalid type: string \""),
+                "{label}: {message}"
+            );
+        }
+        if message.starts_with("invalid type: string \"") {
+            assert!(message.contains('…'), "{label}: {message}");
+            assert!(message.contains("\", expected "), "{label}: {message}");
+        }
+        assert!(e.to_string().len() <= 1024, "{label}");
+    }
 }

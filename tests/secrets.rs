@@ -679,7 +679,10 @@ fn hidden_and_reordering_characters_are_escaped_in_every_part() {
         ),
     ] {
         let e = assert_bounded(label, result);
-        assert!(e.message().len() <= 384 && e.event_type().is_none_or(|t| t.len() <= 96));
+        assert!(
+            e.message().len() <= utility_webhooks::PayloadError::MAX_MESSAGE
+                && e.event_type().is_none_or(|t| t.len() <= 96)
+        );
     }
 }
 
@@ -709,7 +712,7 @@ fn unreadable_notifications_show_at_most_1_kib() {
         assert_safe_message(&label, &u.error().to_string());
         assert_safe_debug(&label, &format!("{u:?}"));
         // The accessors keep what was sent.
-        assert!(u.uuid().unwrap().contains('\u{202e}'), "{label}");
+        assert!(u.id().unwrap().contains('\u{202e}'), "{label}");
     }
     let (Err(first), Err(second)) = (&all[0], &all[1]) else {
         unreachable!()
@@ -717,10 +720,10 @@ fn unreadable_notifications_show_at_most_1_kib() {
     assert!(
         first
             .to_string()
-            .starts_with("unreadable notification at index 0 (uuid `\\u{202e}"),
+            .starts_with("unreadable delivery at index 0 (id `\\u{202e}"),
         "{first}"
     );
-    assert!(second.to_string().contains("(uuid `u\\u{202e}"), "{second}");
+    assert!(second.to_string().contains("(id `u\\u{202e}"), "{second}");
     assert_eq!(
         second.event_type(),
         Some(format!("enquiry{HOSTILE}").as_str())

@@ -6,7 +6,9 @@
 
 use std::mem::size_of;
 
-use utility_webhooks::{Category, Error, PayloadError, idempotency, smartcomply, smarterwx};
+use utility_webhooks::{
+    Category, Error, PayloadError, Unreadable, idempotency, smartcomply, smarterwx,
+};
 
 /// The most bytes any public type may take by value.
 const MAX: usize = 256;
@@ -38,7 +40,8 @@ fn every_public_type() -> Vec<(&'static str, usize)> {
         Category,
         Result<smartcomply::Event, Error>,
         Result<Vec<smarterwx::Notification>, Error>,
-        Result<smarterwx::Notification, smarterwx::UnreadableNotification>,
+        Result<smarterwx::Notification, Unreadable>,
+        Unreadable,
     ];
     all.extend(sizes![
         smartcomply::Verifier,
@@ -47,7 +50,6 @@ fn every_public_type() -> Vec<(&'static str, usize)> {
         smartcomply::EventId,
         smartcomply::EventType,
         smartcomply::UnknownEvent,
-        smartcomply::UnreadableEvent,
         smartcomply::WebhookTest,
         smartcomply::AssemblyDueSoon,
         smartcomply::AssemblyId,
@@ -93,7 +95,6 @@ fn every_public_type() -> Vec<(&'static str, usize)> {
         smarterwx::Notification,
         smarterwx::NotificationId,
         smarterwx::UnknownMessage,
-        smarterwx::UnreadableNotification,
         smarterwx::ActivityCode,
         smarterwx::Address,
         smarterwx::AuthorityType,
@@ -168,10 +169,7 @@ fn a_batch_costs_a_few_words_per_notification() {
     // A `Vec` holds its elements inline: each notification of a batch of
     // 100 takes `size_of::<Notification>()` bytes whatever its event.
     assert!(size_of::<smarterwx::Notification>() <= 128);
-    assert!(size_of::<Result<smarterwx::Notification, smarterwx::UnreadableNotification>>() <= 128);
-    assert_eq!(
-        size_of::<smarterwx::UnreadableNotification>(),
-        size_of::<usize>()
-    );
+    assert!(size_of::<Result<smarterwx::Notification, Unreadable>>() <= 128);
+    assert_eq!(size_of::<Unreadable>(), size_of::<usize>());
     assert!(size_of::<Result<smartcomply::Event, Error>>() <= MAX);
 }

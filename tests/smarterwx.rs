@@ -102,7 +102,7 @@ fn referral_update_carries_the_2021_and_2023_fields() {
     let all = batch("referral_update");
     let n = &all[0];
     assert_eq!(n.uuid.as_str(), "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93");
-    assert_eq!(n.message.event_type_enum(), EventType::ReferralUpdate);
+    assert_eq!(n.message.kind(), EventType::ReferralUpdate);
     assert_eq!(n.timestamp, datetime!(2020-11-29 09:15:42 UTC));
     let Message::ReferralUpdate(r) = &n.message else {
         panic!()
@@ -360,7 +360,7 @@ fn body_of(elements: &[&str]) -> Vec<u8> {
 }
 
 /// Verify and read a signed `body` notification by notification.
-fn each(body: &[u8]) -> Vec<Result<Notification, smarterwx::UnreadableNotification>> {
+fn each(body: &[u8]) -> Vec<Result<Notification, utility_webhooks::Unreadable>> {
     let header = smarterwx::sign(SECRET, body);
     verifier()
         .verify_and_parse_each(&header, body)
@@ -397,10 +397,10 @@ fn each_keeps_the_good_notifications_beside_a_bad_one() {
     assert_eq!(third.uuid.as_str(), "0a7e3c95-b48d-4e21-9f6a-2c8d1b5e7f30");
 
     let unreadable = all[1].as_ref().unwrap_err();
-    assert_eq!(unreadable.index(), 1);
+    assert_eq!(unreadable.index(), Some(1));
     let uuid: serde_json::Value = serde_json::from_str(&elements[1]).unwrap();
     let uuid = uuid["uuid"].as_str().unwrap();
-    assert_eq!(unreadable.uuid(), Some(uuid));
+    assert_eq!(unreadable.id(), Some(uuid));
     assert_eq!(unreadable.event_type(), Some("referral:update"));
     assert_eq!(
         unreadable.idempotency_key(),
@@ -427,7 +427,7 @@ fn each_keeps_the_good_notifications_beside_a_bad_one() {
     );
     let shown = unreadable.to_string();
     assert!(
-        shown.starts_with(&format!("unreadable notification at index 1 (uuid `{uuid}`): invalid webhook payload for event type `referral:update` at `[1].message.id`")),
+        shown.starts_with(&format!("unreadable delivery at index 1 (id `{uuid}`): invalid webhook payload for event type `referral:update` at `[1].message.id`")),
         "{shown}"
     );
     // Read again on its own (one bare notification is a body), it fails the
@@ -446,8 +446,8 @@ fn each_unreadable_with_a_uuid_that_is_not_a_string() {
     let all = each(&body);
     assert_eq!(all.len(), 2);
     let unreadable = all[0].as_ref().unwrap_err();
-    assert_eq!(unreadable.index(), 0);
-    assert_eq!(unreadable.uuid(), None);
+    assert_eq!(unreadable.index(), Some(0));
+    assert_eq!(unreadable.id(), None);
     assert_eq!(unreadable.idempotency_key(), None);
     assert_eq!(unreadable.event_type(), Some("referral:create"));
     assert_eq!(unreadable.raw(), bad);
@@ -463,13 +463,13 @@ fn each_unreadable_with_a_uuid_that_is_not_a_string() {
         all[1].as_ref().unwrap_err(),
         all[2].as_ref().unwrap_err(),
     );
-    assert_eq!((a.uuid(), a.event_type()), (Some("u-7"), None));
+    assert_eq!((a.id(), a.event_type()), (Some("u-7"), None));
     assert_eq!(a.raw(), odd);
     assert_eq!(
-        (b.index(), b.uuid(), b.event_type(), b.raw()),
-        (1, None, None, "[1, 2]")
+        (b.index(), b.id(), b.event_type(), b.raw()),
+        (Some(1), None, None, "[1, 2]")
     );
-    assert_eq!((c.index(), c.raw()), (2, "null"));
+    assert_eq!((c.index(), c.raw()), (Some(2), "null"));
     assert_eq!(c.error().path(), Some("[2]"));
 }
 
@@ -487,10 +487,10 @@ fn each_reads_a_bare_object_too() {
     let all = each(body.as_bytes());
     assert_eq!(all.len(), 1);
     let unreadable = all[0].as_ref().unwrap_err();
-    assert_eq!(unreadable.index(), 0);
+    assert_eq!(unreadable.index(), Some(0));
     assert_eq!(unreadable.raw(), bad);
     assert_eq!(
-        unreadable.uuid(),
+        unreadable.id(),
         Some("fd07b9f3-dd85-4615-a1e8-8fced35ef2e5")
     );
     assert_eq!(unreadable.error().path(), Some("message.status"));
@@ -595,7 +595,7 @@ fn each_deep_or_huge_notifications_are_unreadable_and_shown_short() {
     assert!(all[1].is_ok());
     let h = all[2].as_ref().unwrap_err();
     assert_eq!(h.raw(), huge);
-    assert_eq!(h.uuid(), Some("u-huge"));
+    assert_eq!(h.id(), Some("u-huge"));
     for u in [d, h] {
         let (shown, debug) = (u.to_string(), format!("{u:?}"));
         assert!(shown.len() < 1024, "{} bytes", shown.len());
@@ -621,13 +621,11 @@ fn each_from_a_header_map() {
     let mut headers = HeaderMap::new();
     let value = HeaderValue::from_str(&smarterwx::sign(SECRET, &body)).unwrap();
     headers.insert("X-SWX-Signature", value);
-    let all = verifier()
-        .verify_and_parse_each_headers(&headers, &body)
-        .unwrap();
+    let all = verifier().verify_and_parse_each(&headers, &body).unwrap();
     assert!(all[0].is_ok());
-    assert_eq!(all[1].as_ref().unwrap_err().uuid(), Some("u-2"));
+    assert_eq!(all[1].as_ref().unwrap_err().id(), Some("u-2"));
     assert!(matches!(
-        verifier().verify_and_parse_each_headers(&HeaderMap::new(), &body),
+        verifier().verify_and_parse_each(HeaderMap::new(), &body),
         Err(Error::MissingSignature)
     ));
 }

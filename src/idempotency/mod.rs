@@ -31,36 +31,35 @@
 //! use std::time::Duration;
 //! use utility_webhooks::idempotency::{self, MemoryStore, Outcome};
 //!
-//! # async fn handle() -> Result<u16, idempotency::StoreError> {
-//! let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
-//! let lease = Duration::from_secs(30);
+//! /// The status to answer for one SmartComply event, by its key
+//! /// (`Event::idempotency_key`).
+//! async fn handle(store: &MemoryStore, key: &str) -> u16 {
+//!     let lease = Duration::from_secs(10);
+//!     let ran = idempotency::run(store, key, lease, |lease| async move {
+//!         // The work: write to your database, ideally recording
+//!         // `lease.token()` in the same transaction.
+//!         let _ = lease.token();
+//!         Ok::<_, std::io::Error>(())
+//!     })
+//!     .await;
+//!     match ran {
+//!         Ok(Outcome::InProgress { .. }) => 409, // with `Retry-After`
+//!         Ok(outcome) => outcome.http_status(),           // 204 or 500
+//!         Err(store_down) => store_down.http_status(),    // 503
+//!     }
+//! }
 //!
-//! // The key of a SmartComply event (`Event::idempotency_key`).
-//! let key = "smartcomply:evt_8f3a2c1b6e9d4a07";
-//! let outcome = idempotency::run(&store, key, lease, |lease| async move {
-//!     // The work: write to your database, ideally recording
-//!     // `lease.token()` in the same transaction.
-//!     let _ = lease.token();
-//!     Ok::<_, std::io::Error>(())
-//! })
-//! .await?; // a store that is down: answer 503
-//! let status = match outcome {
-//!     Outcome::Done(()) | Outcome::DoneNotRecorded((), _) | Outcome::Completed => 204,
-//!     Outcome::InProgress { .. } => 409, // with `Retry-After`
-//!     Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => 500,
-//! };
-//! assert_eq!(status, outcome_status(&outcome));
-//! # fn outcome_status<T, E>(o: &Outcome<T, E>) -> u16 { o.status() }
-//! # Ok(status)
-//! # }
-//! # assert_eq!(block_on(handle()).unwrap(), 204);
-//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     use std::task::{Context, Poll, Waker};
-//! #     let mut f = std::pin::pin!(f);
-//! #     let mut cx = Context::from_waker(Waker::noop());
-//! #     loop {
-//! #         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-//! #         std::thread::sleep(std::time::Duration::from_millis(1));
+//! let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
+//! # let status = futures_executor_free::run(handle(&store, "smartcomply:evt_8f3a2c1b6e9d4a07"));
+//! # assert_eq!(status, 204);
+//! # mod futures_executor_free {
+//! #     pub fn run<F: std::future::Future>(f: F) -> F::Output {
+//! #         let mut f = std::pin::pin!(f);
+//! #         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #         loop {
+//! #             if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
+//! #             std::thread::yield_now();
+//! #         }
 //! #     }
 //! # }
 //! ```
@@ -171,12 +170,17 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+mod answer;
+mod dynamic;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod run;
 mod token;
 
+pub use answer::Answer;
+pub(crate) use answer::whole_seconds;
+pub use dynamic::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -273,7 +277,7 @@ macro_rules! forward_store {
     )+};
 }
 
-forward_store!(&S, std::sync::Arc<S>);
+forward_store!(&S, std::sync::Arc<S>, Box<S>);
 
 /// The answer to [`Store::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,6 +463,12 @@ impl StoreError {
             self.kind,
             StoreErrorKind::Unavailable | StoreErrorKind::Uncertain
         )
+    }
+
+    /// The HTTP status to answer with: `503`, so that the vendor retries
+    /// later. The same name as [`Error::http_status`](crate::Error::http_status).
+    pub fn http_status(&self) -> u16 {
+        503
     }
 
     /// Who has the key, for a [`StoreErrorKind::LeaseLost`] made by

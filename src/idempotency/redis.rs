@@ -415,7 +415,7 @@ fn error(what: &str, e: &redis::RedisError, hidden: &[&str]) -> StoreError {
                 format!(
                     "server error {}: {}",
                     printable(code),
-                    crate::error::sanitize(&detail, REASON_MAX)
+                    crate::text::sanitize(&detail, REASON_MAX)
                 )
             }
             None => format!("server error {}", printable(code)),

@@ -52,12 +52,31 @@ impl<T, E> Outcome<T, E> {
     /// [`Outcome::Completed`]), `409` for [`Outcome::InProgress`], `500`
     /// for [`Outcome::Failed`], [`Outcome::Panicked`] and
     /// [`Outcome::TimedOut`]. A store that could not be reached is an
-    /// `Err` from [`run`], whose status is `503`.
-    pub fn status(&self) -> u16 {
+    /// `Err` from [`run`], whose status is `503`. The same name as
+    /// [`Error::http_status`](crate::Error::http_status).
+    pub fn http_status(&self) -> u16 {
         match self {
             Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed => 204,
             Outcome::InProgress { .. } => 409,
             Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => 500,
+        }
+    }
+
+    /// [`Outcome::http_status`] as an `http::StatusCode`. Requires the
+    /// `http` feature.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub fn status_code(&self) -> http::StatusCode {
+        crate::error::status_code(self.http_status())
+    }
+
+    /// For [`Outcome::InProgress`], the `Retry-After` to answer with, in
+    /// whole seconds: what is left of the other caller's lease, rounded
+    /// up, at least one. `None` for every other outcome.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Outcome::InProgress { retry_after } => Some(super::whole_seconds(*retry_after)),
+            _ => None,
         }
     }
 }
@@ -130,7 +149,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// })
 /// .await?;
 /// assert!(matches!(first, Outcome::Failed("the database is down")));
-/// assert_eq!(first.status(), 500); // the vendor retries
+/// assert_eq!(first.http_status(), 500); // the vendor retries
 ///
 /// let retry = idempotency::run(&store, "smarterwx:fd07b9f3", lease, |_lease| async {
 ///     Ok::<_, &str>("stored")
@@ -340,7 +359,7 @@ mod tests {
         async move {
             let work = |lease: Lease| async move { Ok::<_, String>(lease.token().len()) };
             match run(store, "smartcomply:evt_1", LEASE, work).await {
-                Ok(outcome) => outcome.status(),
+                Ok(outcome) => outcome.http_status(),
                 Err(_) => 503,
             }
         }
@@ -356,7 +375,7 @@ mod tests {
         };
         let first = block_on(run(&store, "k", LEASE, work)).unwrap();
         assert!(matches!(first, Outcome::Done(1)));
-        assert_eq!(first.status(), 204);
+        assert_eq!(first.http_status(), 204);
         let second = block_on(run(&store, "k", LEASE, work)).unwrap();
         assert!(matches!(second, Outcome::Completed));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
@@ -367,7 +386,7 @@ mod tests {
         let store = MemoryStore::new(10, DAY);
         let failed = block_on(run(&store, "k", LEASE, |_| async { Err::<(), _>("no") })).unwrap();
         assert!(matches!(failed, Outcome::Failed("no")));
-        assert_eq!(failed.status(), 500);
+        assert_eq!(failed.http_status(), 500);
         let retried = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();
         assert!(matches!(retried, Outcome::Done(())));
     }
@@ -390,7 +409,7 @@ mod tests {
             }
             other => panic!("expected InProgress, got {other:?}"),
         }
-        assert_eq!(outcome.status(), 409);
+        assert_eq!(outcome.http_status(), 409);
         assert_eq!(ran.load(Ordering::SeqCst), 0);
         block_on(store.release(&held)).unwrap();
     }
@@ -456,7 +475,7 @@ mod tests {
             Outcome::Panicked(message) => assert_eq!(message, "the handler's bug"),
             other => panic!("expected Panicked, got {other:?}"),
         }
-        assert_eq!(outcome.status(), 500);
+        assert_eq!(outcome.http_status(), 500);
         // Not held: the retry runs at once.
         let retry = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(7) })).unwrap();
         assert!(matches!(retry, Outcome::Done(7)));
@@ -647,7 +666,7 @@ mod tests {
             Outcome::DoneNotRecorded(5, err) => assert_eq!(err.kind(), StoreErrorKind::Uncertain),
             other => panic!("expected DoneNotRecorded, got {other:?}"),
         }
-        assert_eq!(outcome.status(), 204);
+        assert_eq!(outcome.http_status(), 204);
         // A lost lease is not retried: it cannot come back.
         let store = flaky(1, StoreErrorKind::LeaseLost);
         let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();

@@ -1,13 +1,12 @@
 //! The SmartComply envelope: one [`Event`] per delivery, its typed
 //! [`EventData`], and the synthetic `webhook.test` event.
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
 use super::*;
-use crate::error::Bounded;
+use crate::error::PayloadError;
+use crate::unreadable::Unreadable;
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -57,6 +56,12 @@ impl Event {
         self.data.tag()
     }
 
+    /// The event type as an enum, to match on ([`Event::event_type`]
+    /// gives it as text).
+    pub fn kind(&self) -> EventType {
+        self.data.kind()
+    }
+
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smartcomply:<id>`, a namespace no SmarterWX key shares.
     pub fn idempotency_key(&self) -> String {
@@ -73,90 +78,43 @@ fn idempotency_key(id: &str) -> String {
 /// The namespace of SmartComply idempotency keys.
 const NAMESPACE: &str = "smartcomply";
 
-/// A verified SmartComply event whose `data` does not fit the model: what
-/// its envelope says, and its `data` exactly as sent.
-///
-/// [`PayloadError::unreadable`](crate::PayloadError::unreadable) gives it. It holds enough to store the
-/// event aside, acknowledge the delivery (so that SmartComply stops
-/// retrying it), and read it again with a later version of the model.
-/// Events of types the crate does not know are not unreadable: they parse,
-/// as [`EventData::Unknown`].
-///
-/// Its `Debug` shows sender text cut short (it lives in an error); the
-/// accessors give all of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct UnreadableEvent {
-    id: String,
-    event_type: String,
-    created_at: OffsetDateTime,
-    raw_data: Box<str>,
+/// The event of `body` as [`Unreadable`], with `error`, when `body` is one
+/// JSON object whose `id` and `type` are strings, whose `created_at` is an
+/// instant, and that has `data`, each sent once.
+fn unreadable(body: &[u8], error: &PayloadError) -> Option<Unreadable> {
+    let raw = std::str::from_utf8(body).ok()?;
+    let envelope = wire::envelope::read_lenient::<EventData>(body)?;
+    envelope.time?;
+    envelope.payload?;
+    Some(Unreadable::new(
+        NAMESPACE,
+        None,
+        Some(envelope.id?),
+        Some(envelope.tag?),
+        raw,
+        error.clone(),
+    ))
 }
 
-impl UnreadableEvent {
-    /// The envelope of `body` with its raw `data`, when `body` is one JSON
-    /// object whose `id` and `type` are strings, whose `created_at` is an
-    /// instant, and that has `data`, each sent once.
-    pub(crate) fn read(body: &[u8]) -> Option<Self> {
-        let envelope = wire::envelope::read_lenient::<EventData>(body)?;
-        Some(UnreadableEvent {
-            id: envelope.id?,
-            event_type: envelope.tag?,
-            created_at: envelope.time?,
-            raw_data: envelope.payload?.get().into(),
-        })
-    }
-
-    /// The event's `id`, exactly as sent.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The event's `type`, exactly as sent.
-    pub fn event_type(&self) -> &str {
-        &self.event_type
-    }
-
-    /// The event's `created_at`.
-    pub fn created_at(&self) -> OffsetDateTime {
-        self.created_at
-    }
-
-    /// The event's `data`: its JSON text, byte for byte as sent (white
-    /// space inside it included).
-    pub fn raw_data(&self) -> &str {
-        &self.raw_data
-    }
-
-    /// The key to claim in an idempotency store: `smartcomply:<id>`, the
-    /// same as [`Event::idempotency_key`] once the event reads.
-    pub fn idempotency_key(&self) -> String {
-        idempotency_key(&self.id)
-    }
+/// The envelope's keys besides `type` and `data`.
+impl wire::Envelope for EventData {
+    const ID_KEY: &'static str = "id";
+    const TIME_KEY: &'static str = "created_at";
 }
 
-impl fmt::Debug for UnreadableEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnreadableEvent")
-            .field("id", &Bounded(&self.id))
-            .field("event_type", &Bounded(&self.event_type))
-            .field("created_at", &self.created_at)
-            .field("raw_data", &Bounded(&self.raw_data))
-            .finish()
+/// An event names its type in a failure, and keeps its envelope and raw
+/// JSON when only its `data` does not fit the model.
+impl wire::Decode for Event {
+    fn event_type(body: &[u8]) -> Option<String> {
+        wire::peek_tag(body, EventData::TAG_KEY)
     }
-}
 
-/// [`parse`](super::parse) for a body the fast reader gave up on:
-/// `serde_json` reads it and decides. A payload error names the event type
-/// and the failing field, and keeps the event when its envelope reads.
-#[cold]
-#[inline(never)]
-pub(super) fn parse_slowly(body: &[u8]) -> Result<Event, Error> {
-    wire::read_slowly(body, |body| wire::peek_tag(body, EventData::TAG_KEY)).map_err(|err| {
-        Error::Payload(match UnreadableEvent::read(body) {
-            Some(event) => err.with_unreadable(event),
-            None => err,
-        })
-    })
+    fn with_context(body: &[u8], error: PayloadError) -> PayloadError {
+        match unreadable(body, &error) {
+            Some(event) => error.with_unreadable(event),
+            None => error,
+        }
+    }
 }
 
 impl Serialize for Event {
@@ -184,8 +142,6 @@ tagged_union! {
             /// A SmartComply event type, as in the envelope's `type`.
             EventType = "type",
         payload: "data",
-        id: "id",
-        time: "created_at",
         unknown: UnknownEvent,
         /// `test.submitted`: a backflow test report was submitted.
         TestSubmitted(TestSubmitted) = "test.submitted",
@@ -211,13 +167,6 @@ tagged_union! {
         PartnerApplicationSubmitted(PartnerApplicationSubmitted) = "partner.application_submitted",
         /// `webhook.test`: a synthetic test event sent from the dashboard.
         WebhookTest(WebhookTest) = "webhook.test",
-    }
-}
-
-impl EventData {
-    /// The wire `type` of this payload.
-    pub fn event_type(&self) -> &str {
-        self.tag()
     }
 }
 
@@ -373,10 +322,7 @@ mod tests {
             panic!("{event:?}")
         };
         assert_eq!(u.data, json!({"reading": 12.5, "tags": ["a"]}));
-        assert_eq!(
-            event.data.event_type_enum(),
-            EventType::Unknown("meter.read".into())
-        );
+        assert_eq!(event.data.kind(), EventType::Unknown("meter.read".into()));
         let again: serde_json::Value = serde_json::to_value(&event).unwrap();
         assert_eq!(again, raw);
     }
@@ -451,10 +397,10 @@ mod tests {
     fn event_types_are_open() {
         assert_eq!(EventType::from("test.failed"), EventType::TestFailed);
         assert_eq!(EventType::from("test.failed").as_str(), "test.failed");
-        assert_eq!(EventType::KNOWN.len(), 12);
-        for known in EventType::KNOWN {
-            assert!(EventType::from(*known).is_known());
-            assert_eq!(EventType::from(*known).as_str(), *known);
+        assert_eq!(EventType::ALL.len(), 12);
+        for known in EventType::ALL.iter().map(EventType::as_str) {
+            assert!(EventType::from(known).is_known());
+            assert_eq!(EventType::from(known).as_str(), known);
         }
         assert!(!EventType::from("nope").is_known());
     }

@@ -76,13 +76,13 @@ mod referral;
 pub mod testing;
 
 use crate::error::Error;
+use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tag};
+use crate::unreadable::Unreadable;
 
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
-pub use notification::{
-    EventType, Message, Notification, NotificationId, UnknownMessage, UnreadableNotification,
-};
+pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
 pub use referral::{
     ActivityCode, Address, AuthorityType, Enquiry, EnquirySource, LocationInRoad, LocationType,
     Organisation, Referral, ReferralStatus, User,
@@ -140,8 +140,8 @@ impl Verifier {
     /// unreadable one: a comma-separated list is malformed as a whole.
     /// Rotation is done on the receiving side, with
     /// [`Verifier::with_secret`].
-    pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), Error> {
-        let tag = read_header(header.as_ref())?;
+    pub fn verify(&self, signature: impl SignatureInput, body: &[u8]) -> Result<(), Error> {
+        let tag = read_header(signature.signature_value(SIGNATURE_HEADER)?)?;
         if self.keys.matches(&[body], &tag.into()) {
             Ok(())
         } else {
@@ -156,10 +156,10 @@ impl Verifier {
     /// which loses no notification to one that does not fit.
     pub fn verify_and_parse(
         &self,
-        header: impl AsRef<[u8]>,
+        signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Notification>, Error> {
-        self.verify(header, body)?;
+        self.verify(signature, body)?;
         parse(body)
     }
 
@@ -167,7 +167,7 @@ impl Verifier {
     /// notification: the way to receive batches.
     ///
     /// Each notification of the delivery, in order, is either typed or an
-    /// [`UnreadableNotification`]: one the model cannot read (a field of
+    /// [`Unreadable`]: one the model cannot read (a field of
     /// another type, a required field missing, nesting past 128 levels),
     /// kept with its index, its `uuid` and `event` where they read, its
     /// raw JSON as sent and the error. One such notification never hides
@@ -205,7 +205,7 @@ impl Verifier {
     ///         Err(unreadable) => {
     ///             // Store `unreadable.raw()` aside under its key; the
     ///             // delivery can then be acknowledged.
-    ///             assert_eq!(unreadable.index(), 1);
+    ///             assert_eq!(unreadable.index(), Some(1));
     ///             assert_eq!(unreadable.idempotency_key().as_deref(), Some("smarterwx:u-2"));
     ///             assert_eq!(unreadable.event_type(), Some("referral:update"));
     ///             assert!(unreadable.raw().starts_with(r#"{"uuid":"u-2""#));
@@ -219,73 +219,10 @@ impl Verifier {
     /// ```
     pub fn verify_and_parse_each(
         &self,
-        header: impl AsRef<[u8]>,
+        signature: impl SignatureInput,
         body: &[u8],
-    ) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
-        self.verify(header, body)?;
-        notification::parse_each(body)
-    }
-
-    /// [`Verifier::verify`] with the header looked up in `headers`: the one
-    /// [`SIGNATURE_HEADER`] value (names are case-insensitive, so
-    /// `X-SWX-Signature` is found).
-    ///
-    /// No such header is [`Error::MissingSignature`]. More than one is
-    /// [`Error::MalformedSignature`]: SmarterWX sends one, so a second one
-    /// was added on the way, by a proxy or an attacker.
-    ///
-    /// Requires the `http` feature.
-    ///
-    /// ```
-    /// use http::{HeaderMap, HeaderValue};
-    /// use utility_webhooks::smarterwx::{self, Verifier};
-    ///
-    /// # fn main() -> Result<(), utility_webhooks::Error> {
-    /// let body = b"[]";
-    /// let mut headers = HeaderMap::new();
-    /// let value = HeaderValue::from_str(&smarterwx::sign("my-secret", body)).unwrap();
-    /// headers.insert("X-SWX-Signature", value);
-    ///
-    /// let verifier = Verifier::new("my-secret")?;
-    /// assert!(verifier.verify_and_parse_headers(&headers, body)?.is_empty());
-    /// // The same, with the value in hand: a `HeaderValue` is `AsRef<[u8]>`.
-    /// verifier.verify(&headers["x-swx-signature"], body)?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn verify_headers(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<(), Error> {
-        self.verify(crate::headers::signature(headers, SIGNATURE_HEADER)?, body)
-    }
-
-    /// [`Verifier::verify_headers`], then [`parse`].
-    ///
-    /// Requires the `http` feature.
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn verify_and_parse_headers(
-        &self,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Result<Vec<Notification>, Error> {
-        self.verify_headers(headers, body)?;
-        parse(body)
-    }
-
-    /// [`Verifier::verify_headers`], then read the body notification by
-    /// notification, as [`Verifier::verify_and_parse_each`]: the way to
-    /// receive batches.
-    ///
-    /// Requires the `http` feature.
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn verify_and_parse_each_headers(
-        &self,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
-        self.verify_headers(headers, body)?;
+    ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
+        self.verify(signature, body)?;
         notification::parse_each(body)
     }
 }
@@ -486,7 +423,7 @@ mod tests {
         for (header, want) in cases {
             let got = verifier().verify(&header, BODY).unwrap_err();
             assert_eq!(
-                format!("{got:?}"),
+                got.kind().as_str(),
                 want,
                 "{:?}",
                 String::from_utf8_lossy(&header)

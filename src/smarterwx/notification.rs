@@ -1,7 +1,7 @@
 //! The SmarterWX envelope: a batch of [`Notification`]s, each with its typed
 //! [`Message`].
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
@@ -11,9 +11,8 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::Referral;
-use crate::error::{
-    Bounded, Capped, Error, MAX_DIGITS, MAX_DISPLAY, MAX_PAYLOAD_DISPLAY, PayloadError, sanitize,
-};
+use crate::error::{Error, PayloadError};
+use crate::unreadable::Unreadable;
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -55,6 +54,12 @@ impl Notification {
     /// The wire `event` (`"referral:create"`, ...), also for unknown events.
     pub fn event_type(&self) -> &str {
         self.message.tag()
+    }
+
+    /// The event as an enum, to match on ([`Notification::event_type`]
+    /// gives it as text).
+    pub fn kind(&self) -> EventType {
+        self.message.kind()
     }
 
     /// The key to claim in an [idempotency store](crate::idempotency):
@@ -106,9 +111,6 @@ tagged_union! {
             /// A SmarterWX event, as in the notification's `event`.
             EventType = "event",
         payload: "message",
-        id: "uuid",
-        time: "timestamp",
-        version: "messageVersion",
         unknown: UnknownMessage,
         /// `referral:create`: an enquiry was referred to the utility.
         ///
@@ -122,11 +124,6 @@ tagged_union! {
 }
 
 impl Message {
-    /// The wire `event` of this message.
-    pub fn event_type(&self) -> &str {
-        self.tag()
-    }
-
     /// The referral of `referral:create` and `referral:update`.
     pub fn referral(&self) -> Option<&Referral> {
         match self {
@@ -182,7 +179,7 @@ impl Element for Notification {
     }
 }
 
-impl Element for Result<Notification, UnreadableNotification> {
+impl Element for Result<Notification, Unreadable> {
     #[inline(always)]
     fn typed(notification: Notification) -> Self {
         Ok(notification)
@@ -217,55 +214,64 @@ impl<'de, T: Element> Visitor<'de> for BatchVisitor<T> {
     }
 }
 
-/// Parse a body in one pass; on failure name the event of the first
-/// notification that fails and the path to the failing field
-/// (`[1].message.Enquiry.digStartAt`).
+/// The envelope's keys besides `event` and `message`.
+impl wire::Envelope for Message {
+    const ID_KEY: &'static str = "uuid";
+    const TIME_KEY: &'static str = "timestamp";
+    const VERSION_KEY: Option<&'static str> = Some("messageVersion");
+}
+
+/// A batch names, in a failure, the event of the first notification that
+/// fails and the path to the failing field (`[1].message.Enquiry.digStartAt`).
+impl wire::Decode for Batch {
+    fn event_type(body: &[u8]) -> Option<String> {
+        failing_event(body)
+    }
+}
+
+/// A notification alone names its event in a failure.
+impl wire::Decode for Notification {
+    fn event_type(body: &[u8]) -> Option<String> {
+        wire::peek_tag(body, Message::TAG_KEY)
+    }
+}
+
+/// A batch read notification by notification: when the fast reader gives
+/// up, the body is split into its notifications, and each is read on its
+/// own, typed or [`Unreadable`]. Only a body that is not one well-formed
+/// JSON array or object fails as a whole, as [`Batch`] explains it.
+impl wire::Decode for Batch<Result<Notification, Unreadable>> {
+    fn decode_slowly(body: &[u8]) -> Result<Self, PayloadError> {
+        let Some((elements, bare)) = split(body) else {
+            let Batch(batch) = Batch::<Notification>::decode_slowly(body)?;
+            return Ok(Batch(batch.into_iter().map(Ok).collect()));
+        };
+        let each = elements
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let text = raw.get();
+                wire::decode::<Notification>(text.as_bytes()).map_err(|error| {
+                    let at = offset_in(body, text);
+                    let error = error.within(body, at, (!bare).then_some(index));
+                    unreadable(index, text, error)
+                })
+            })
+            .collect();
+        Ok(Batch(each))
+    }
+}
+
+/// Parse a body in one pass, all or nothing.
 pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
-    wire::from_body::<Batch>(body, failing_event).map(|Batch(batch)| batch)
+    wire::decode_body::<Batch>(body).map(|Batch(batch)| batch)
 }
 
 /// Parse a body notification by notification: each one typed, or
 /// unreadable with its raw JSON. A body that is not one well-formed JSON
 /// array or object is an error.
-///
-/// A body that parses whole takes the one-pass reader, as [`parse_batch`].
-pub(super) fn parse_each(
-    body: &[u8],
-) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
-    match wire::fast::<Batch<Result<Notification, UnreadableNotification>>>(body) {
-        Some(Batch(batch)) => Ok(batch),
-        None => parse_each_slowly(body),
-    }
-}
-
-/// [`parse_each`] for a body the one-pass reader gave up on: split it into
-/// its notifications, and read each on its own.
-#[cold]
-#[inline(never)]
-fn parse_each_slowly(
-    body: &[u8],
-) -> Result<Vec<Result<Notification, UnreadableNotification>>, Error> {
-    let Some((elements, bare)) = split(body) else {
-        // Not one JSON array or object: the strict reading decides, and
-        // explains.
-        return parse_batch(body).map(|batch| batch.into_iter().map(Ok).collect());
-    };
-    let each = elements
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let text = raw.get();
-            wire::read_body::<Notification>(text.as_bytes(), |element| {
-                wire::peek_tag(element, Message::TAG_KEY)
-            })
-            .map_err(|error| {
-                let at = offset_in(body, text);
-                let error = error.within(body, at, (!bare).then_some(index));
-                UnreadableNotification::new(index, text, error)
-            })
-        })
-        .collect();
-    Ok(each)
+pub(super) fn parse_each(body: &[u8]) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
+    wire::decode_body::<Batch<Result<Notification, Unreadable>>>(body).map(|Batch(batch)| batch)
 }
 
 /// The notifications of `body` as raw JSON, each exactly as sent, and
@@ -285,140 +291,14 @@ fn split(body: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
     }
 }
 
-/// A notification of a verified delivery that the model cannot read: its
-/// place in the batch, what can be read of its envelope, its raw JSON and
-/// why it did not parse.
-///
-/// [`Verifier::verify_and_parse_each`](super::Verifier::verify_and_parse_each)
-/// gives one for each such notification, beside the typed ones. It holds
-/// enough to store the notification aside and acknowledge the delivery, so
-/// that SmarterWX stops resending it; [`parse`](super::parse) reads its
-/// [`raw`](UnreadableNotification::raw) JSON again later (one bare
-/// notification is a body), with a model that fits.
-///
-/// Its `Display` (at most 1 KiB) and `Debug` show sender text escaped and
-/// cut short, as [`PayloadError`] does; the accessors give all of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct UnreadableNotification(Box<Unreadable>);
-
-#[derive(Clone, PartialEq, Eq)]
-struct Unreadable {
-    index: usize,
-    uuid: Option<String>,
-    event: Option<String>,
-    raw: Box<str>,
-    error: PayloadError,
-}
-
-impl UnreadableNotification {
-    fn new(index: usize, raw: &str, error: PayloadError) -> Self {
-        let (uuid, event) = match wire::envelope::read_lenient::<Message>(raw.as_bytes()) {
-            Some(envelope) => (envelope.id, envelope.tag),
-            None => (None, None),
-        };
-        UnreadableNotification(Box::new(Unreadable {
-            index,
-            uuid,
-            event,
-            raw: raw.into(),
-            error,
-        }))
-    }
-
-    /// Where the notification is in the delivery: its index in the array,
-    /// `0` for a bare notification object.
-    pub fn index(&self) -> usize {
-        self.0.index
-    }
-
-    /// The notification's `uuid`, exactly as sent, when it is sent once as
-    /// a string.
-    pub fn uuid(&self) -> Option<&str> {
-        self.0.uuid.as_deref()
-    }
-
-    /// The notification's `event` (`"referral:create"`, ...), exactly as
-    /// sent, when it is sent once as a string.
-    pub fn event_type(&self) -> Option<&str> {
-        self.0.event.as_deref()
-    }
-
-    /// The notification's JSON text, byte for byte as sent: the slice of
-    /// the body from its opening to its closing bracket.
-    pub fn raw(&self) -> &str {
-        &self.0.raw
-    }
-
-    /// [`UnreadableNotification::raw`], owned.
-    pub fn into_raw(self) -> String {
-        self.0.raw.into_string()
-    }
-
-    /// Why the notification does not fit the model. Its path and position
-    /// are within the whole body (`[1].message.id`, as [`parse`](super::parse)
-    /// names them).
-    pub fn error(&self) -> &PayloadError {
-        &self.0.error
-    }
-
-    /// The key to claim in an idempotency store: `smarterwx:<uuid>`, the
-    /// same as [`Notification::idempotency_key`] once the notification
-    /// reads; `None` without a readable `uuid`.
-    pub fn idempotency_key(&self) -> Option<String> {
-        self.0.uuid.as_deref().map(idempotency_key)
-    }
-}
-
-impl fmt::Debug for UnreadableNotification {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let u = &*self.0;
-        f.debug_struct("UnreadableNotification")
-            .field("index", &u.index)
-            .field("uuid", &u.uuid.as_deref().map(Bounded))
-            .field("event", &u.event.as_deref().map(Bounded))
-            .field("raw", &Bounded(&u.raw))
-            .field("error", &u.error)
-            .finish()
-    }
-}
-
-/// The longest `uuid` echoed in a message, in bytes once escaped (a UUID
-/// takes 36).
-const MAX_UUID: usize = 64;
-
-const INTRO: &str = "unreadable notification at index ";
-const UUID_OPEN: &str = " (uuid `";
-const UUID_CLOSE: &str = "`)";
-const ERROR_OPEN: &str = ": ";
-
-const _: () = assert!(
-    INTRO.len()
-        + MAX_DIGITS
-        + UUID_OPEN.len()
-        + MAX_UUID
-        + UUID_CLOSE.len()
-        + ERROR_OPEN.len()
-        + MAX_PAYLOAD_DISPLAY
-        <= MAX_DISPLAY
-);
-
-/// At most 1 KiB, whatever the body: the `uuid` is escaped and cut as the
-/// error's parts are (see [`PayloadError`]).
-impl fmt::Display for UnreadableNotification {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut f = Capped::new(f, MAX_DISPLAY);
-        write!(f, "{INTRO}{}", self.0.index)?;
-        if let Some(uuid) = &self.0.uuid {
-            write!(f, "{UUID_OPEN}{}{UUID_CLOSE}", sanitize(uuid, MAX_UUID))?;
-        }
-        write!(f, "{ERROR_OPEN}{}", self.0.error)
-    }
-}
-
-impl std::error::Error for UnreadableNotification {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0.error)
-    }
+/// Notification `index` of a body, `raw` as sent, as [`Unreadable`] with
+/// `error`: with its `uuid` and `event` when they can be read.
+fn unreadable(index: usize, raw: &str, error: PayloadError) -> Unreadable {
+    let (uuid, event) = match wire::envelope::read_lenient::<Message>(raw.as_bytes()) {
+        Some(envelope) => (envelope.id, envelope.tag),
+        None => (None, None),
+    };
+    Unreadable::new(NAMESPACE, Some(index), uuid, event, raw, error)
 }
 
 /// The `event` of the notification a failed parse stopped at, if it has
@@ -710,7 +590,7 @@ mod tests {
         let n = &batch[0];
         assert_eq!(n.event_type(), "enquiry:create");
         assert_eq!(
-            n.message.event_type_enum(),
+            n.message.kind(),
             EventType::Unknown("enquiry:create".into())
         );
         assert_eq!(n.message.referral(), None);
@@ -732,7 +612,10 @@ mod tests {
             serde_json::from_value::<Message>(written).unwrap(),
             batch[0].message
         );
-        assert_eq!(EventType::KNOWN, ["referral:create", "referral:update"]);
+        assert_eq!(
+            EventType::ALL,
+            [EventType::ReferralCreate, EventType::ReferralUpdate]
+        );
     }
 
     fn payload_error(body: &[u8]) -> PayloadError {
@@ -790,7 +673,7 @@ mod tests {
         assert_eq!(e.category(), crate::Category::Syntax);
     }
 
-    fn each(body: &[u8]) -> Vec<Result<Notification, UnreadableNotification>> {
+    fn each(body: &[u8]) -> Vec<Result<Notification, Unreadable>> {
         parse_each(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
     }
 
@@ -799,11 +682,14 @@ mod tests {
         let dir = format!("{}/fixtures/smarterwx", env!("CARGO_MANIFEST_DIR"));
         for entry in std::fs::read_dir(dir).unwrap() {
             let body = std::fs::read(entry.unwrap().path()).unwrap();
-            let fast = wire::fast::<Batch<Result<Notification, UnreadableNotification>>>(&body);
+            type Each = Batch<Result<Notification, Unreadable>>;
+            let why = wire::why_fast_reader_gives_up::<Each>(&body);
+            assert_eq!(why, None, "{}", String::from_utf8_lossy(&body));
             let want: Vec<_> = parse(&body).unwrap().into_iter().map(Ok).collect();
-            assert_eq!(fast.map(|Batch(b)| b), Some(want.clone()));
+            assert_eq!(each(&body), want);
             // The slow path agrees with the fast one.
-            assert_eq!(parse_each_slowly(&body).unwrap(), want);
+            let Batch(slow) = <Each as wire::Decode>::decode_slowly(&body).unwrap();
+            assert_eq!(slow, want);
         }
     }
 
@@ -863,8 +749,8 @@ mod tests {
         assert_eq!(all[0], Ok(parse(SEED.as_bytes()).unwrap().remove(0)));
         assert_eq!(all[2], all[0]);
         let u = all[1].as_ref().unwrap_err();
-        assert_eq!(u.index(), 1);
-        assert_eq!(u.uuid(), Some("u-2"));
+        assert_eq!(u.index(), Some(1));
+        assert_eq!(u.id(), Some("u-2"));
         assert_eq!(u.event_type(), Some("referral:update"));
         assert_eq!(u.idempotency_key().as_deref(), Some("smarterwx:u-2"));
         assert!(body.contains(&format!("\n  {} ,", u.raw())), "{}", u.raw());
@@ -877,11 +763,10 @@ mod tests {
     #[test]
     fn unreadable_is_one_pointer_and_shareable() {
         fn assert_owned<T: Clone + PartialEq + Send + Sync + 'static>() {}
-        assert_owned::<UnreadableNotification>();
-        assert_owned::<crate::smartcomply::UnreadableEvent>();
+        assert_owned::<Unreadable>();
         // Boxed, so that typed notifications pay nothing for it in a batch.
         assert_eq!(
-            std::mem::size_of::<UnreadableNotification>(),
+            std::mem::size_of::<Unreadable>(),
             std::mem::size_of::<usize>()
         );
         assert!(std::mem::size_of::<Error>() <= 96);
@@ -907,7 +792,7 @@ mod tests {
             let body = format!("[{element}]");
             let all = each(body.as_bytes());
             let u = all[0].as_ref().unwrap_err();
-            assert_eq!((u.uuid(), u.event_type()), (uuid, event), "{element}");
+            assert_eq!((u.id(), u.event_type()), (uuid, event), "{element}");
             assert_eq!(u.raw(), element);
             assert_eq!(u.idempotency_key(), uuid.map(|u| format!("smarterwx:{u}")));
         }
@@ -948,7 +833,7 @@ mod tests {
         assert_eq!(u.error().category(), crate::Category::Syntax);
         assert!(u.error().message().contains("recursion limit"), "{u}");
         assert_eq!(u.raw(), deep);
-        assert_eq!(u.uuid(), Some("u"));
+        assert_eq!(u.id(), Some("u"));
         assert!(all[1].is_ok());
         let shown = format!("{u} {u:?}");
         assert!(shown.len() < 2048, "{shown}");

@@ -315,6 +315,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), r#""ACKNOWLEDGED""#);
         assert_eq!(EnquirySource::from("API"), EnquirySource::Api);
         assert_eq!(AuthorityType::Utility.as_str(), "Utility");
-        assert_eq!(ActivityCode::KNOWN.len(), 6);
+        assert_eq!(ActivityCode::ALL.len(), 6);
     }
 }

@@ -107,7 +107,7 @@ struct Echo<'a>(&'a str);
 
 impl fmt::Display for Echo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::error::sanitize_quoted(self.0, MAX_ECHO))
+        f.write_str(&crate::text::sanitize_quoted(self.0, MAX_ECHO))
     }
 }
 

@@ -26,9 +26,10 @@ use std::fmt::{self, Write as _};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Open, Tagged};
+use super::{Envelope, Open};
 use crate::drift::{DriftItem, DriftKind};
-use crate::error::{Error, PayloadError, sanitize};
+use crate::error::{Error, PayloadError};
+use crate::text::sanitize;
 
 /// Longest key in a path, in bytes once escaped, as in error paths.
 const MAX_KEY: usize = 64;
@@ -153,7 +154,11 @@ impl Walk {
     /// Walk one envelope of `T` (an object), found under `prefix`: its
     /// unknown members, then, when its tag is known, its payload; an
     /// unknown tag is one item and the payload is not walked.
-    pub(crate) fn envelope<T: Tagged>(&self, prefix: Vec<Segment>, json: &str) -> Result<(), Error>
+    pub(crate) fn envelope<T: Envelope>(
+        &self,
+        prefix: Vec<Segment>,
+        json: &str,
+    ) -> Result<(), Error>
     where
         T::Tag: for<'a> From<&'a str> + Open,
     {

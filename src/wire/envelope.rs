@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::{Codec, InstantCodec, Tagged};
+use super::{Codec, Envelope, InstantCodec};
 
 /// Read a whole envelope: identity, time, tag and payload are all required;
-/// the version (for a `T` with a [`Tagged::VERSION_KEY`]) is optional.
+/// the version (for a `T` with a [`Envelope::VERSION_KEY`]) is optional.
 /// `build` makes the caller's type from them, inside the visitor, so the
 /// payload is moved once.
 #[inline]
@@ -29,7 +29,7 @@ pub(crate) fn read_full<'de, D, I, T, R>(
 where
     D: Deserializer<'de>,
     I: Deserialize<'de>,
-    T: Tagged,
+    T: Envelope,
 {
     d.deserialize_map(EnvelopeVisitor {
         full: true,
@@ -46,7 +46,7 @@ where
 pub(crate) fn read_payload<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
-    T: Tagged,
+    T: Envelope,
 {
     d.deserialize_map(EnvelopeVisitor {
         full: false,
@@ -57,7 +57,7 @@ where
 
 /// Write an envelope in the order `id`, version, tag, time, payload,
 /// leaving out the parts that are `None` (and the version of a `T` without
-/// a [`Tagged::VERSION_KEY`]).
+/// a [`Envelope::VERSION_KEY`]).
 pub(crate) fn write<S, I, T>(
     s: S,
     id: Option<&I>,
@@ -68,7 +68,7 @@ pub(crate) fn write<S, I, T>(
 where
     S: Serializer,
     I: Serialize,
-    T: Tagged,
+    T: Envelope,
 {
     let mut map = s.serialize_map(None)?;
     if let Some(id) = id {
@@ -95,7 +95,7 @@ impl<C: Codec> Serialize for Encoded<'_, C> {
 
 struct Payload<'a, T>(&'a T);
 
-impl<T: Tagged> Serialize for Payload<'_, T> {
+impl<T: Envelope> Serialize for Payload<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize_payload(s)
     }
@@ -124,7 +124,7 @@ struct KeySeed<T> {
     marker: PhantomData<fn() -> T>,
 }
 
-impl<'de, T: Tagged> DeserializeSeed<'de> for KeySeed<T> {
+impl<'de, T: Envelope> DeserializeSeed<'de> for KeySeed<T> {
     type Value = Key;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
@@ -132,7 +132,7 @@ impl<'de, T: Tagged> DeserializeSeed<'de> for KeySeed<T> {
     }
 }
 
-impl<T: Tagged> Visitor<'_> for KeySeed<T> {
+impl<T: Envelope> Visitor<'_> for KeySeed<T> {
     type Value = Key;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,9 +160,9 @@ impl<T: Tagged> Visitor<'_> for KeySeed<T> {
     }
 }
 
-struct PayloadSeed<T: Tagged>(T::Tag);
+struct PayloadSeed<T: Envelope>(T::Tag);
 
-impl<'de, T: Tagged> DeserializeSeed<'de> for PayloadSeed<T> {
+impl<'de, T: Envelope> DeserializeSeed<'de> for PayloadSeed<T> {
     type Value = T;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
@@ -191,7 +191,7 @@ fn duplicate<E: de::Error>(seen: bool, key: &'static str) -> Result<(), E> {
 impl<'de, I, T, F, R> Visitor<'de> for EnvelopeVisitor<I, T, F>
 where
     I: Deserialize<'de>,
-    T: Tagged,
+    T: Envelope,
     F: FnOnce(Option<I>, Option<OffsetDateTime>, Option<String>, T) -> Result<R, &'static str>,
 {
     type Value = R;
@@ -301,7 +301,7 @@ pub(crate) struct Lenient<'a> {
 /// It nests no deeper than the object and its direct values, so a deeply
 /// nested body costs no stack: raw and ignored values are skipped by
 /// `serde_json` without recursing.
-pub(crate) fn read_lenient<T: Tagged>(json: &[u8]) -> Option<Lenient<'_>> {
+pub(crate) fn read_lenient<T: Envelope>(json: &[u8]) -> Option<Lenient<'_>> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let lenient = de
         .deserialize_map(LenientVisitor(PhantomData::<fn() -> T>))
@@ -336,7 +336,7 @@ impl<T> Once<T> {
 
 struct LenientVisitor<T>(PhantomData<fn() -> T>);
 
-impl<'de, T: Tagged> Visitor<'de> for LenientVisitor<T> {
+impl<'de, T: Envelope> Visitor<'de> for LenientVisitor<T> {
     type Value = Lenient<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

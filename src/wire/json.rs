@@ -4,7 +4,8 @@
 //! This reader only has to be quick on the bodies senders really send: it
 //! borrows strings from the body, matches field names as bytes, and skips
 //! unknown values without building them. On anything it does not handle,
-//! and on every error, it gives up ([`GaveUp`]) without saying why, and the
+//! and on every error, it gives up ([`GaveUp`]) without saying why (test builds keep
+//! where and why, for [`explain`]), and the
 //! caller reads the body again with `serde_json`, which decides.
 //!
 //! So the rule for this file: a value is produced here only where
@@ -18,8 +19,20 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The reader stopped: the input is wrong or not one it handles.
+///
+/// In test builds it keeps the message a visitor gave (`missing field
+/// ..`), so that [`explain`] can say why; other builds keep nothing.
 #[derive(Debug)]
-pub(crate) struct GaveUp;
+pub(crate) struct GaveUp {
+    #[cfg(any(test, fuzzing))]
+    message: Option<String>,
+}
+
+/// A [`GaveUp`] of the reader itself.
+const GAVE_UP: GaveUp = GaveUp {
+    #[cfg(any(test, fuzzing))]
+    message: None,
+};
 
 impl fmt::Display for GaveUp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,8 +44,11 @@ impl std::error::Error for GaveUp {}
 
 impl de::Error for GaveUp {
     #[cold]
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        GaveUp
+    fn custom<T: fmt::Display>(_message: T) -> Self {
+        GaveUp {
+            #[cfg(any(test, fuzzing))]
+            message: Some(_message.to_string()),
+        }
     }
 }
 
@@ -45,14 +61,43 @@ type Result<T> = std::result::Result<T, GaveUp>;
 /// `serde_json`).
 #[inline]
 pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Result<T> {
-    let mut reader = Reader::new(std::str::from_utf8(body).map_err(|_| GaveUp)?);
+    let mut reader = Reader::new(std::str::from_utf8(body).map_err(|_| GAVE_UP)?);
     let value = T::deserialize(&mut reader)?;
     reader.skip_space();
     if reader.pos == body.len() && !reader.failed.get() {
         Ok(value)
     } else {
-        Err(GaveUp)
+        Err(GAVE_UP)
     }
+}
+
+/// Why [`from_slice`] gives up on `body` as a `T`: the byte where the
+/// reader stopped, the text around it, and the message a visitor gave, if
+/// any. `None` when it reads `body`.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn explain<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Option<String> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Some("the body is not UTF-8".into());
+    };
+    let mut reader = Reader::new(text);
+    let result = T::deserialize(&mut reader);
+    reader.skip_space();
+    let at = reader.stopped_at.get().unwrap_or(reader.pos);
+    let message = match result {
+        Ok(_) if reader.pos == body.len() && !reader.failed.get() => return None,
+        Ok(_) => "more after the value".to_owned(),
+        Err(e) => e
+            .message
+            .unwrap_or_else(|| "input it does not handle".to_owned()),
+    };
+    let (mut from, mut to) = (at.saturating_sub(40), (at + 40).min(text.len()));
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    while !text.is_char_boundary(to) {
+        to += 1;
+    }
+    Some(format!("{message}, at byte {at}: {:?}", &text[from..to]))
 }
 
 /// Nesting deeper than this gives up (`serde_json` refuses it too: its
@@ -78,6 +123,9 @@ struct Reader<'de> {
     /// drops an error and carries on cannot turn a failed read into a value:
     /// [`from_slice`] checks it at the end.
     failed: Cell<bool>,
+    /// Where the reader first failed, to explain it (test builds).
+    #[cfg(any(test, fuzzing))]
+    stopped_at: Cell<Option<usize>>,
     /// The whole body, checked UTF-8.
     text: &'de str,
     pos: usize,
@@ -95,6 +143,8 @@ impl<'de> Reader<'de> {
     fn new(text: &'de str) -> Self {
         Reader {
             failed: Cell::new(false),
+            #[cfg(any(test, fuzzing))]
+            stopped_at: Cell::new(None),
             text,
             pos: 0,
             depth: 0,
@@ -111,7 +161,11 @@ impl<'de> Reader<'de> {
     #[cold]
     fn fail(&self) -> GaveUp {
         self.failed.set(true);
-        GaveUp
+        #[cfg(any(test, fuzzing))]
+        if self.stopped_at.get().is_none() {
+            self.stopped_at.set(Some(self.pos));
+        }
+        GAVE_UP
     }
 
     #[inline]
@@ -952,6 +1006,29 @@ mod tests {
             assert_agrees::<Value>(body) || crate::wire::numbers_as_text(),
             "gave up on {:?}",
             String::from_utf8_lossy(body)
+        );
+    }
+
+    #[test]
+    fn explain_says_where_and_why_it_gave_up() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Reading {
+            value: u8,
+        }
+        assert_eq!(explain::<Reading>(br#"{"value":1}"#), None);
+        let why = explain::<Reading>(br#"{"other":1}"#).unwrap();
+        assert!(why.starts_with("missing field `value`"), "{why}");
+        let why = explain::<Reading>(br#"{"value": "high"}"#).unwrap();
+        assert!(
+            why.contains(r#"at byte 10: "{\"value\": \"high\"}""#),
+            "{why}"
+        );
+        let why = explain::<Reading>(b"{\"value\":1} x").unwrap();
+        assert!(why.starts_with("more after the value"), "{why}");
+        assert_eq!(
+            explain::<Reading>(b"\xff").unwrap(),
+            "the body is not UTF-8"
         );
     }
 

@@ -1,8 +1,13 @@
-//! Declarative macros for the two recurring wire shapes: ID newtypes and
-//! open enums.
+//! Declarative macros for the recurring wire shapes: ID newtypes, open
+//! enums, and tagged unions. Each macro's docs list what it generates, so
+//! that a reader grepping for a type finds where it comes from.
 
 /// An identifier newtype, serialized as the bare string. The text is kept
 /// inline when short (see `wire::id`), so reading an ID does not allocate.
+///
+/// `id_newtype! { /// docs \n EventId }` generates `pub struct EventId`
+/// with `new`, `as_str`, `into_string`, `Display`, `AsRef<str>`,
+/// `Borrow<str>`, `PartialEq<str>` and serde as the bare string.
 macro_rules! id_newtype {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
@@ -65,6 +70,11 @@ macro_rules! id_newtype {
 
 /// An enum of known wire strings plus `Unknown(String)`, which keeps any
 /// other value as sent. Known values deserialize without allocating.
+///
+/// `open_enum! { pub enum TestResult { Pass = "pass", .. } }` generates
+/// `pub enum TestResult` (`#[non_exhaustive]`, with `Unknown(String)`),
+/// `TestResult::ALL`, `as_str`, `is_known`, `From<&str>`, `From<String>`,
+/// `AsRef<str>`, `Display` and serde as the wire string.
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -85,10 +95,9 @@ macro_rules! open_enum {
         }
 
         impl $name {
-            /// Every known wire value, in declaration order (for the
-            /// crate's tests; not part of the API).
-            #[doc(hidden)]
-            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
+            /// Every value this version of the crate knows, in declaration
+            /// order (`Unknown` aside).
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
             /// The exact wire value.
             pub fn as_str(&self) -> &str {
@@ -158,15 +167,25 @@ macro_rules! open_enum {
 /// A union of typed payloads chosen by a tag beside them (`type` and
 /// `data`, or `event` and `message`), with a tag enum to match and an
 /// unknown variant that keeps the raw JSON.
+///
+/// `tagged_union! { pub enum EventData { tag: EventType = "type", .. } }`
+/// generates:
+///
+/// - the tag enum, `pub enum EventType`, through [`open_enum!`];
+/// - `pub enum EventData` (`#[non_exhaustive]`), one variant per payload
+///   type and `Unknown(..)`, with `event_type()` (the wire tag as text)
+///   and `kind()` (the tag enum);
+/// - `wire::Tagged` for it (the tag and payload keys, reading a payload by
+///   its tag, writing one), and serde as `{"<tag>": .., "<payload>": ..}`.
+///
+/// The envelope's other keys (identity, time, version) are the vendor's:
+/// it writes `wire::Envelope` for the union beside its envelope type.
 macro_rules! tagged_union {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
             tag: $(#[$tmeta:meta])* $tag:ident = $tag_key:literal,
             payload: $payload_key:literal,
-            id: $id_key:literal,
-            time: $time_key:literal,
-            $(version: $version_key:literal,)?
             unknown: $unknown:ident,
             $( $(#[$vmeta:meta])* $variant:ident($ty:ty) = $wire:literal, )+
         }
@@ -198,9 +217,15 @@ macro_rules! tagged_union {
                 }
             }
 
-            /// The wire tag as an enum, to match on (`event_type()` gives
+            /// The wire tag (`"test.failed"`, `"referral:create"`), also for
+            /// unknown types.
+            pub fn event_type(&self) -> &str {
+                self.tag()
+            }
+
+            /// The type as an enum, to match on ([`Self::event_type`] gives
             /// it as text).
-            pub fn event_type_enum(&self) -> $tag {
+            pub fn kind(&self) -> $tag {
                 match self {
                     $( Self::$variant(_) => $tag::$variant, )+
                     Self::Unknown(unknown) => $tag::Unknown($crate::wire::Unknown::tag(unknown).to_owned()),
@@ -212,9 +237,6 @@ macro_rules! tagged_union {
             type Tag = $tag;
             const TAG_KEY: &'static str = $tag_key;
             const PAYLOAD_KEY: &'static str = $payload_key;
-            const ID_KEY: &'static str = $id_key;
-            const TIME_KEY: &'static str = $time_key;
-            $(const VERSION_KEY: Option<&'static str> = Some($version_key);)?
 
             fn tag(&self) -> &str {
                 $name::tag(self)

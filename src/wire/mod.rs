@@ -257,13 +257,6 @@ pub(crate) trait Tagged: Sized {
     const TAG_KEY: &'static str;
     /// The key of the payload (`data`, `message`).
     const PAYLOAD_KEY: &'static str;
-    /// The key of the envelope's identity (`id`, `uuid`).
-    const ID_KEY: &'static str;
-    /// The key of the envelope's time (`created_at`, `timestamp`).
-    const TIME_KEY: &'static str;
-    /// The key of a version the envelope may carry beside its identity
-    /// (`messageVersion`), if the vendor has one.
-    const VERSION_KEY: Option<&'static str> = None;
 
     /// The wire tag of this payload.
     fn tag(&self) -> &str;
@@ -271,6 +264,19 @@ pub(crate) trait Tagged: Sized {
     fn deserialize_as<'de, D: Deserializer<'de>>(tag: Self::Tag, d: D) -> Result<Self, D::Error>;
     /// Write the payload alone (without its tag).
     fn serialize_payload<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
+}
+
+/// The rest of the envelope a [`Tagged`] payload travels in: the keys of
+/// its identity, time and version. Written by each vendor beside its
+/// envelope type, not by `tagged_union!`.
+pub(crate) trait Envelope: Tagged {
+    /// The key of the envelope's identity (`id`, `uuid`).
+    const ID_KEY: &'static str;
+    /// The key of the envelope's time (`created_at`, `timestamp`).
+    const TIME_KEY: &'static str;
+    /// The key of a version the envelope may carry beside its identity
+    /// (`messageVersion`), if the vendor has one.
+    const VERSION_KEY: Option<&'static str> = None;
 }
 
 /// The payload of a type the crate does not know: its tag and raw JSON.
@@ -283,50 +289,65 @@ pub(crate) trait Unknown {
     fn raw(&self) -> &serde_json::Value;
 }
 
-/// Deserialize `body` in one pass with the fast reader. When it gives up,
-/// and only then, `serde_json` reads the body again and decides; if that
-/// fails too, the body is read once more to name the event type
-/// (`event_type` finds it, when the body declares one) and the path to the
-/// failing field.
-#[inline]
-pub(crate) fn read_body<T: DeserializeOwned>(
-    body: &[u8],
-    event_type: impl FnOnce(&[u8]) -> Option<String>,
-) -> Result<T, PayloadError> {
-    if let Ok(value) = json::from_slice(body) {
-        return Ok(value);
+/// A type the crate reads whole from a body, with what its errors say.
+///
+/// [`decode`] is the one way bodies are read: the fast reader first, and
+/// when it gives up, [`Decode::decode_slowly`]. The hooks add what a
+/// failure should name.
+pub(crate) trait Decode: DeserializeOwned {
+    /// The event type a body that failed declares, for the message: read
+    /// again, only on the error path.
+    fn event_type(_body: &[u8]) -> Option<String> {
+        None
     }
-    read_slowly(body, event_type)
+
+    /// What to add to the error of a body that failed (the unreadable
+    /// delivery it still holds).
+    fn with_context(_body: &[u8], error: PayloadError) -> PayloadError {
+        error
+    }
+
+    /// The body the fast reader gave up on: `serde_json` reads it and
+    /// decides, and a failure names the event type and the path to the
+    /// failing field, with [`Decode::with_context`] added.
+    fn decode_slowly(body: &[u8]) -> Result<Self, PayloadError> {
+        path::from_slice(body).map_err(|err| {
+            let tag = Self::event_type(body);
+            let path = path::error_path::<Self>(body);
+            Self::with_context(body, PayloadError::new(&err, tag.as_deref(), path))
+        })
+    }
 }
 
-/// [`read_body`], with the error as the crate's [`Error`].
+/// Read `body` as a `T`: in one pass with the fast reader, and when it
+/// gives up, and only then, as [`Decode::decode_slowly`] says.
 #[inline]
-pub(crate) fn from_body<T: DeserializeOwned>(
-    body: &[u8],
-    event_type: impl FnOnce(&[u8]) -> Option<String>,
-) -> Result<T, Error> {
-    read_body(body, event_type).map_err(Error::Payload)
+pub(crate) fn decode<T: Decode>(body: &[u8]) -> Result<T, PayloadError> {
+    match json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(_) => slowly(body),
+    }
 }
 
-/// The second half of [`read_body`], for a body the fast reader gave up
-/// on: `serde_json` reads it and decides, and a failure names the event
-/// type and the path to the failing field.
-pub(crate) fn read_slowly<T: DeserializeOwned>(
-    body: &[u8],
-    event_type: impl FnOnce(&[u8]) -> Option<String>,
-) -> Result<T, PayloadError> {
-    path::from_slice(body).map_err(|err| {
-        let tag = event_type(body);
-        let path = path::error_path::<T>(body);
-        PayloadError::new(&err, tag.as_deref(), path)
-    })
+/// The slow half of [`decode`], kept out of its inlined fast path.
+#[cold]
+#[inline(never)]
+fn slowly<T: Decode>(body: &[u8]) -> Result<T, PayloadError> {
+    T::decode_slowly(body)
 }
 
-/// Deserialize `body` with the fast reader alone: `None` whenever it gives
-/// up, for callers that have a fallback of their own.
+/// [`decode`], with the error as the crate's [`Error`].
 #[inline]
-pub(crate) fn fast<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
-    json::from_slice(body).ok()
+pub(crate) fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
+    decode(body).map_err(Error::Payload)
+}
+
+/// Why the fast reader gives up on `body` as a `T`, where and with what
+/// message; `None` when it reads it. For tests, so that a body that leaves
+/// the fast path is explained in the failure.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn why_fast_reader_gives_up<T: DeserializeOwned>(body: &[u8]) -> Option<String> {
+    json::explain::<T>(body)
 }
 
 /// Panic unless the fast reader agrees with `serde_json` on `body`: when
@@ -372,7 +393,11 @@ pub(crate) fn fixtures_take_the_fast_reader<T: DeserializeOwned + fmt::Debug>(
         for body in [body, written] {
             let shown = String::from_utf8_lossy(&body);
             let took = assert_agrees::<T>(&body);
-            assert!(took || numbers_as_text(), "gave up on {shown}");
+            assert!(
+                took || numbers_as_text(),
+                "the fast reader gave up on {shown}: {}",
+                why_fast_reader_gives_up::<T>(&body).unwrap_or_default()
+            );
         }
         seen += 1;
     }

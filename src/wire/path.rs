@@ -105,7 +105,7 @@ struct Track {
 impl Observer for &Track {
     fn set_key(self, key: &[u8]) {
         let key = String::from_utf8_lossy(key);
-        *self.key.borrow_mut() = Some(crate::error::sanitize(&key, MAX_KEY));
+        *self.key.borrow_mut() = Some(crate::text::sanitize(&key, MAX_KEY));
     }
 
     fn enter_key(self) {

@@ -1,0 +1,232 @@
+//! A verified delivery that the model cannot read, the same for both
+//! vendors.
+
+use std::fmt::{self, Write as _};
+
+use crate::error::{MAX_DIGITS, MAX_DISPLAY, MAX_PAYLOAD_DISPLAY, PayloadError};
+use crate::text::{Bounded, Capped, sanitize};
+
+/// A verified delivery, or one notification of it, that the model cannot
+/// read: what can be read of its envelope, its raw JSON and why it did not
+/// parse.
+///
+/// Both vendors give it the same way:
+///
+/// - SmartComply: when an event's envelope (`id`, `type`, `created_at`)
+///   reads but its `data` does not fit the model, the payload error's
+///   [`PayloadError::unreadable`] gives the event;
+/// - SmarterWX: [`verify_and_parse_each`](crate::smarterwx::Verifier::verify_and_parse_each)
+///   gives one for each notification that does not fit, beside the typed
+///   ones.
+///
+/// It holds enough to store the delivery aside and acknowledge it, so that
+/// the vendor stops resending it, and to read it again later with a model
+/// that fits: [`Unreadable::raw`] is a body that the vendor module's
+/// `parse` takes. Events and notifications of types the crate does not
+/// know are not unreadable: they parse, as `Unknown`.
+///
+/// Only a verified delivery is known to come from the vendor: park what
+/// this gives after the signature passed, never for an unchecked body.
+///
+/// Its `Display` (at most 1 KiB) and `Debug` show sender text escaped and
+/// cut short, as [`PayloadError`] does; the accessors give all of it.
+///
+/// ```
+/// use utility_webhooks::{Error, smartcomply};
+///
+/// // Signed by SmartComply, but `test_date` is a number where the model
+/// // reads a date.
+/// let body = br#"{"id":"evt_1","type":"test.submitted","created_at":"2026-05-05T14:30:00Z",
+///   "data":{"test_id":"bft_1","assembly_id":"asm_1","tester_id":"tst_1",
+///           "result":"pass","test_date":20260505}}"#;
+/// let Err(Error::Payload(err)) = smartcomply::parse(body) else { panic!() };
+/// let event = err.unreadable().expect("the envelope reads");
+/// assert_eq!(event.id(), Some("evt_1"));
+/// assert_eq!(event.event_type(), Some("test.submitted"));
+/// assert_eq!(event.raw().as_bytes(), body);
+/// assert_eq!(event.idempotency_key().as_deref(), Some("smartcomply:evt_1"));
+/// assert_eq!(event.error().path(), Some("data.test_date"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Unreadable(Box<Inner>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct Inner {
+    /// The idempotency namespace of the vendor.
+    namespace: &'static str,
+    index: Option<usize>,
+    id: Option<String>,
+    event_type: Option<String>,
+    raw: Box<str>,
+    error: PayloadError,
+}
+
+impl Unreadable {
+    /// An unreadable delivery of the vendor whose idempotency keys are
+    /// `<namespace>:<id>`.
+    pub(crate) fn new(
+        namespace: &'static str,
+        index: Option<usize>,
+        id: Option<String>,
+        event_type: Option<String>,
+        raw: &str,
+        error: PayloadError,
+    ) -> Self {
+        Unreadable(Box::new(Inner {
+            namespace,
+            index,
+            id,
+            event_type,
+            raw: raw.into(),
+            error,
+        }))
+    }
+
+    /// Where the notification is in its delivery (SmarterWX): its index in
+    /// the array, `0` for a bare notification object. `None` for a
+    /// SmartComply event, one per delivery.
+    pub fn index(&self) -> Option<usize> {
+        self.0.index
+    }
+
+    /// The event's `id` or the notification's `uuid`, exactly as sent,
+    /// when it is sent once as a string.
+    pub fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+
+    /// The event's `type` or the notification's `event`
+    /// (`"referral:create"`), exactly as sent, when it is sent once as a
+    /// string.
+    pub fn event_type(&self) -> Option<&str> {
+        self.0.event_type.as_deref()
+    }
+
+    /// The JSON text, byte for byte as sent: the whole SmartComply event,
+    /// or the one SmarterWX notification (the slice of the body from its
+    /// opening to its closing bracket). Either is a body that the vendor
+    /// module's `parse` reads again.
+    ///
+    /// The sender's line breaks are kept: to store it on one line of a
+    /// JSON-lines file, write it as a JSON string
+    /// (`serde_json::to_string(raw)`), or re-encode the value
+    /// (`serde_json::from_str::<serde_json::Value>(raw)`), which keeps the
+    /// data but not the bytes.
+    pub fn raw(&self) -> &str {
+        &self.0.raw
+    }
+
+    /// [`Unreadable::raw`], owned.
+    pub fn into_raw(self) -> String {
+        self.0.raw.into_string()
+    }
+
+    /// Why it does not fit the model. Its path and position are within the
+    /// whole body (`data.test_date`, `[1].message.id`), as the vendor's
+    /// `parse` names them.
+    pub fn error(&self) -> &PayloadError {
+        &self.0.error
+    }
+
+    /// The vendor that sent it: `"smartcomply"` or `"smarterwx"` (the
+    /// namespace of its idempotency key).
+    pub fn vendor(&self) -> &'static str {
+        self.0.namespace
+    }
+
+    /// The key to claim in an idempotency store (`smartcomply:<id>`,
+    /// `smarterwx:<uuid>`), the same as the event's or notification's
+    /// `idempotency_key()` once it reads; `None` without a readable id.
+    pub fn idempotency_key(&self) -> Option<String> {
+        let id = self.0.id.as_deref()?;
+        Some(crate::idempotency::key(self.0.namespace, id))
+    }
+}
+
+/// One JSON object, to park the delivery in a file or a table: `vendor`,
+/// `key`, `id`, `event_type`, `index` (each `null` when unknown), `error`
+/// (the message) and `raw` (the JSON text as sent, as one JSON string).
+/// `serde_json::to_string` of it is one line of a JSON-lines file, however
+/// many line breaks the sender's JSON held:
+///
+/// ```
+/// use utility_webhooks::{Error, smartcomply};
+///
+/// let body = b"{\"id\":\"evt_1\",\"type\":\"test.failed\",\n \"created_at\":\"2026-05-05T14:30:00Z\",\"data\":{}}";
+/// let Err(Error::Payload(err)) = smartcomply::parse(body) else { panic!() };
+/// let line = serde_json::to_string(err.unreadable().unwrap())?;
+/// assert!(!line.contains('\n'));
+/// assert!(line.starts_with(r#"{"vendor":"smartcomply","key":"smartcomply:evt_1","id":"evt_1""#));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl serde::Serialize for Unreadable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Unreadable", 7)?;
+        out.serialize_field("vendor", self.vendor())?;
+        out.serialize_field("key", &self.idempotency_key())?;
+        out.serialize_field("id", &self.0.id)?;
+        out.serialize_field("event_type", &self.0.event_type)?;
+        out.serialize_field("index", &self.0.index)?;
+        out.serialize_field("error", &self.0.error.to_string())?;
+        out.serialize_field("raw", &*self.0.raw)?;
+        out.end()
+    }
+}
+
+impl fmt::Debug for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let u = &*self.0;
+        f.debug_struct("Unreadable")
+            .field("index", &u.index)
+            .field("id", &u.id.as_deref().map(Bounded))
+            .field("event_type", &u.event_type.as_deref().map(Bounded))
+            .field("raw", &Bounded(&u.raw))
+            .field("error", &u.error)
+            .finish()
+    }
+}
+
+/// The longest id echoed in a message, in bytes once escaped (a UUID
+/// takes 36).
+const MAX_ID: usize = 64;
+
+const INTRO: &str = "unreadable delivery";
+const INDEX_OPEN: &str = " at index ";
+const ID_OPEN: &str = " (id `";
+const ID_CLOSE: &str = "`)";
+const ERROR_OPEN: &str = ": ";
+
+const _: () = assert!(
+    INTRO.len()
+        + INDEX_OPEN.len()
+        + MAX_DIGITS
+        + ID_OPEN.len()
+        + MAX_ID
+        + ID_CLOSE.len()
+        + ERROR_OPEN.len()
+        + MAX_PAYLOAD_DISPLAY
+        <= MAX_DISPLAY
+);
+
+/// At most 1 KiB, whatever the body: the id is escaped and cut as the
+/// error's parts are (see [`PayloadError`]).
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut f = Capped::new(f, MAX_DISPLAY);
+        f.write_str(INTRO)?;
+        if let Some(index) = self.0.index {
+            write!(f, "{INDEX_OPEN}{index}")?;
+        }
+        if let Some(id) = &self.0.id {
+            write!(f, "{ID_OPEN}{}{ID_CLOSE}", sanitize(id, MAX_ID))?;
+        }
+        write!(f, "{ERROR_OPEN}{}", self.0.error)
+    }
+}
+
+impl std::error::Error for Unreadable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0.error)
+    }
+}
