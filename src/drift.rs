@@ -42,7 +42,9 @@ pub enum DriftKind {
     /// member's own path, whatever it holds.
     UnknownField,
     /// An open-enum value that the crate does not know, kept by the enum's
-    /// `Unknown` catch-all.
+    /// `Unknown` catch-all; also a SmarterWX activity code in
+    /// `activityTypes` that [`ActivityCode`](crate::smarterwx::ActivityCode)
+    /// does not know (the model keeps those entries as text).
     UnknownValue,
     /// An event or notification type that the crate does not know; its
     /// payload, kept raw, is not looked into.
@@ -115,7 +117,8 @@ impl fmt::Display for DriftItem {
 }
 
 /// Everything in one body that the model did not take in, in the order
-/// met, each path once. Empty when the model read every member and knew
+/// met (a SmarterWX notification's unknown activity codes after the rest
+/// of it), each path once. Empty when the model read every member and knew
 /// every value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
@@ -144,6 +147,17 @@ impl Drift {
     }
 
     /// The items, in the order met in the body.
+    ///
+    /// ```
+    /// use utility_webhooks::smarterwx;
+    ///
+    /// let body = br#"{"uuid":"u-1","event":"enquiry:create","timestamp":"2023-11-20T01:00:00Z",
+    ///   "message":{"id":7},"channel":"web"}"#;
+    /// for item in smarterwx::drift(body)?.iter() {
+    ///     println!("{} at {}: {:?}", item.kind(), item.path(), item.value());
+    /// }
+    /// # Ok::<(), utility_webhooks::Error>(())
+    /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, DriftItem> {
         self.items.iter()
     }

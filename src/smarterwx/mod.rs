@@ -251,7 +251,6 @@ pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
     use crate::wire::drift::{Segment, Walk, elements, text};
     let notifications = parse(body)?;
     let json = text(body)?;
-    let walk = Walk::new();
     let mut items = Vec::new();
     let raws = elements(json)?;
     let bare = raws.is_none();
@@ -262,9 +261,9 @@ pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
             None if bare => (Vec::new(), json),
             None => break,
         };
-        let walk_one = Walk::new();
-        walk_one.envelope::<Message>(prefix.clone(), raw)?;
-        items.extend(walk_one.into_items());
+        let walk = Walk::new();
+        walk.envelope::<Message>(prefix.clone(), raw)?;
+        items.extend(walk.into_items());
         // Activity codes are kept as text in `activityTypes`, and typed
         // by `Enquiry::activities`: an unknown one is drift too.
         let Some(referral) = notification.message.referral() else {
@@ -290,7 +289,6 @@ pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
             }
         }
     }
-    drop(walk);
     Ok(crate::drift::Drift::new(items))
 }
 
