@@ -199,6 +199,21 @@ fn bodies_that_do_not_parse_are_the_errors_parse_gives() {
         items(&smartcomply::drift(deep.as_bytes()).unwrap()),
         [field("data.x")]
     );
+    // Deep nesting inside a member the model keeps whole (GeoJSON), walked
+    // level by level, with an unknown member beside it.
+    let mut batch = fixture_value("smarterwx/referral_create.json");
+    let mut deep = json!(1);
+    for _ in 0..110 {
+        deep = json!([deep]);
+    }
+    batch[0]["message"]["Enquiry"]["geometry"] = json!({"coordinates": deep});
+    batch[0]["message"]["Enquiry"]["zone"] = json!(3);
+    let text = body(&batch);
+    smarterwx::parse(&text).unwrap();
+    assert_eq!(
+        items(&smarterwx::drift(&text).unwrap()),
+        [field("[0].message.Enquiry.zone")]
+    );
 }
 
 #[test]
