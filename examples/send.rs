@@ -217,8 +217,12 @@ pub async fn send(options: &Options, secret: &str, out: &mut dyn Write) -> Resul
             Ok(response) => {
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
-                let text = text.lines().next().unwrap_or_default();
-                let _ = writeln!(out, "attempt {attempt}: {status} in {took} ms {text}");
+                // The answer's first line, if any: a receiver's reason.
+                let text = text
+                    .lines()
+                    .next()
+                    .map_or(String::new(), |l| format!(": {l}"));
+                let _ = writeln!(out, "attempt {attempt}: {status} in {took} ms{text}");
                 if status.is_success() {
                     return Ok(status.as_u16());
                 }
