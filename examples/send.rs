@@ -221,7 +221,7 @@ pub async fn send(options: &Options, secret: &str, out: &mut dyn Write) -> Resul
                 let text = text
                     .lines()
                     .next()
-                    .map_or(String::new(), |l| format!(": {l}"));
+                    .map_or(String::new(), |l| format!(": {}", l.escape_debug()));
                 let _ = writeln!(out, "attempt {attempt}: {status} in {took} ms{text}");
                 if status.is_success() {
                     return Ok(status.as_u16());
