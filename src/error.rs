@@ -30,11 +30,18 @@ pub enum Error {
     #[error("webhook signature header is missing or empty")]
     MissingSignature,
     /// The signature header cannot be read: a part is missing, a timestamp is
-    /// not a whole number, or no signature in it is 64 hex digits.
-    #[error("webhook signature header is malformed")]
+    /// not a whole number, or no signature in it is 64 hex digits. Its
+    /// message gives both vendors' forms, since the usual mistake is the
+    /// other vendor's header on a route.
+    #[error(
+        "webhook signature header is malformed: SmartComply sends `t=<unix seconds>,v1=<64 hex digits>`, SmarterWX `sha256=<64 hex digits>`"
+    )]
     MalformedSignature,
     /// The header is well formed, but no signature in it matches any secret.
-    #[error("webhook signature does not match")]
+    /// Its message names the usual causes.
+    #[error(
+        "webhook signature does not match: the body must be the exact bytes sent (not JSON parsed and written again, nor sent with `curl -d`, which drops line breaks), or the secret is wrong"
+    )]
     SignatureMismatch,
     /// The signed timestamp is older than the verifier's tolerance.
     #[error("webhook timestamp is older than the tolerance")]

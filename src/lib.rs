@@ -59,6 +59,9 @@ mod signature;
 mod text;
 mod unreadable;
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 pub mod drift;
 pub mod idempotency;
 pub mod smartcomply;
