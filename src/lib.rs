@@ -57,6 +57,7 @@ mod error;
 mod headers;
 mod signature;
 mod text;
+mod trace;
 mod unreadable;
 
 #[cfg(feature = "axum")]

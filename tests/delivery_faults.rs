@@ -642,6 +642,7 @@ async fn nothing_is_lost_or_acknowledged_early_under_faults() {
     let Some(server) = RedisServer::start_with(Options {
         password: None,
         persistent: true,
+        ..Options::default()
     }) else {
         return;
     };

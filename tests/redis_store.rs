@@ -320,6 +320,7 @@ async fn a_stopped_server_fails_fast_and_no_message_tells_a_secret() {
     let Some(mut server) = RedisServer::start_with(Options {
         password: Some("hunter2".into()),
         persistent: false,
+        ..Options::default()
     }) else {
         return;
     };
@@ -356,6 +357,7 @@ async fn a_wrong_password_is_unavailable_and_not_echoed() {
     let Some(server) = RedisServer::start_with(Options {
         password: Some("hunter2".into()),
         persistent: false,
+        ..Options::default()
     }) else {
         return;
     };
@@ -371,6 +373,7 @@ async fn operations_succeed_again_after_the_server_restarts() {
     let Some(mut server) = RedisServer::start_with(Options {
         password: None,
         persistent: true,
+        ..Options::default()
     }) else {
         return;
     };

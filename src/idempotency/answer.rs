@@ -45,6 +45,19 @@ enum Severity {
 }
 
 impl Answer {
+    /// `204`: acknowledge.
+    pub const ACKNOWLEDGE: Answer = Answer {
+        severity: Severity::Acknowledge,
+        retry_after: Duration::ZERO,
+    };
+
+    /// `500`: the work did not happen (a task that ended without an
+    /// outcome); the vendor's retry does it.
+    pub const FAILED: Answer = Answer {
+        severity: Severity::Failed,
+        retry_after: Duration::ZERO,
+    };
+
     /// The answer for one unit of work: what [`run`](super::run) returned.
     pub fn of<T, E>(ran: &Result<Outcome<T, E>, StoreError>) -> Self {
         let severity = match ran {
@@ -164,6 +177,8 @@ mod tests {
         assert_eq!(busy(0).retry_after_secs(), Some(1));
         assert_eq!(failed.retry_after_secs(), None);
         assert_eq!(Answer::from(&Outcome::<(), ()>::TimedOut), failed);
+        assert_eq!(Answer::FAILED, failed);
+        assert_eq!(Answer::ACKNOWLEDGE, Answer::default());
         assert_eq!(
             Answer::from(&Outcome::<(), ()>::Panicked("x".into())),
             failed

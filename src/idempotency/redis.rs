@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, Script};
 
 use super::run::timeout;
@@ -109,8 +111,10 @@ fn acted(code: i64) -> Result<(), StoreError> {
 /// that receives webhooks.
 ///
 /// Requires the `redis` feature. It runs on the `redis` crate's
-/// `ConnectionManager`, which reconnects after a Redis restart and needs a
-/// **Tokio** runtime.
+/// `ConnectionManager` ([`RedisStore::connect`]), which reconnects after a
+/// Redis restart, or on its async cluster client for Redis Cluster
+/// ([`RedisStore::connect_cluster`]); both need a **Tokio** runtime.
+/// Every script touches one key, so a cluster never answers `CROSSSLOT`.
 ///
 /// - Each operation is one Lua script, so one atomic round trip, fenced by
 ///   the lease's token: `complete` and `release` change nothing unless the
@@ -148,10 +152,17 @@ fn acted(code: i64) -> Result<(), StoreError> {
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Connection,
     scripts: Arc<Scripts>,
     prefix: Arc<str>,
     retention: Duration,
+}
+
+/// A single server's connection, or a cluster's.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
 }
 
 struct Scripts {
@@ -187,23 +198,54 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(200))
             .set_connection_timeout(Some(IO_TIMEOUT))
             .set_response_timeout(Some(IO_TIMEOUT));
-        let connection = timeout(
-            Instant::now() + OPERATION_DEADLINE,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .ok_or_else(|| {
-            StoreError::new(StoreErrorKind::Unavailable, "timed out connecting to Redis")
-        })?
-        // Nothing was sent that could apply: whatever failed, the store is
-        // unavailable.
-        .map_err(|e| {
-            StoreError::new(
-                StoreErrorKind::Unavailable,
-                error("connecting to Redis", &e, &[]).message,
-            )
-        })?;
-        Ok(RedisStore {
+        let connection = connected(ConnectionManager::new_with_config(client, config)).await?;
+        Ok(RedisStore::on(Connection::Single(connection)))
+    }
+
+    /// Connect to a Redis Cluster through any of its nodes (`urls`, each
+    /// `redis://[:password@]host:port`), with the same fail-fast settings as
+    /// [`RedisStore::connect`]: one retry, 50–200 ms backoff, 500 ms
+    /// connection and answer timeouts, at most 1.5 s per operation.
+    ///
+    /// Every script reads and writes one key, so each runs on the node that
+    /// holds that key's slot, and a cluster never answers `CROSSSLOT`.
+    /// Failover in a cluster replicates asynchronously: a claim or a
+    /// completion acknowledged just before a primary fails can be lost.
+    ///
+    /// ```no_run
+    /// use utility_webhooks::idempotency::RedisStore;
+    ///
+    /// # async fn example() -> Result<(), utility_webhooks::idempotency::StoreError> {
+    /// let store = RedisStore::connect_cluster(&[
+    ///     "redis://10.0.0.1:6379/",
+    ///     "redis://10.0.0.2:6379/",
+    ///     "redis://10.0.0.3:6379/",
+    /// ])
+    /// .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_cluster(urls: &[impl AsRef<str>]) -> Result<Self, StoreError> {
+        let client = ClusterClientBuilder::new(urls.iter().map(AsRef::as_ref))
+            .retries(1)
+            .min_retry_wait(50)
+            .max_retry_wait(200)
+            .connection_timeout(IO_TIMEOUT)
+            .response_timeout(IO_TIMEOUT)
+            .build()
+            .map_err(|e| {
+                StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    format!("the Redis Cluster URLs cannot be read ({})", kind_name(&e)),
+                )
+            })?;
+        let connection = connected(client.get_async_connection()).await?;
+        Ok(RedisStore::on(Connection::Cluster(connection)))
+    }
+
+    /// A store on `connection`, with the default prefix and retention.
+    fn on(connection: Connection) -> Self {
+        RedisStore {
             connection,
             scripts: Arc::new(Scripts {
                 claim: Script::new(CLAIM),
@@ -213,7 +255,7 @@ impl RedisStore {
             }),
             prefix: Self::DEFAULT_PREFIX.into(),
             retention: Self::DEFAULT_RETENTION,
-        })
+        }
     }
 
     /// Put `prefix` before every key, so that several receivers (or other
@@ -254,11 +296,16 @@ impl RedisStore {
         deadline: Instant,
         what: &'static str,
     ) -> Result<T, StoreError> {
-        let mut connection = self.connection.clone();
         let redis_key = self.redis_key(key);
         let mut invocation = script.key(&redis_key);
         invocation.arg(token).arg(millis(duration));
-        match timeout(deadline, invocation.invoke_async(&mut connection)).await {
+        let invoked = async {
+            match self.connection.clone() {
+                Connection::Single(mut single) => invocation.invoke_async(&mut single).await,
+                Connection::Cluster(mut cluster) => invocation.invoke_async(&mut cluster).await,
+            }
+        };
+        match timeout(deadline, invoked).await {
             Some(Ok(value)) => Ok(value),
             Some(Err(e)) => Err(error(what, &e, &[&redis_key, key, token])),
             None => Err(StoreError::new(
@@ -369,6 +416,25 @@ impl fmt::Debug for RedisStore {
             .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
+}
+
+/// The connection `connecting` makes, within the operation deadline.
+/// Nothing was sent that could apply: whatever failed, the store is
+/// unavailable.
+async fn connected<C>(
+    connecting: impl Future<Output = redis::RedisResult<C>>,
+) -> Result<C, StoreError> {
+    timeout(Instant::now() + OPERATION_DEADLINE, connecting)
+        .await
+        .ok_or_else(|| {
+            StoreError::new(StoreErrorKind::Unavailable, "timed out connecting to Redis")
+        })?
+        .map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                error("connecting to Redis", &e, &[]).message,
+            )
+        })
 }
 
 /// A duration in whole milliseconds, at least one (Redis refuses `PX 0`).

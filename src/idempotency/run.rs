@@ -62,6 +62,20 @@ impl<T, E> Outcome<T, E> {
         }
     }
 
+    /// The outcome's name in spans: `done`, `completed`, ...
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Outcome::Done(_) => "done",
+            Outcome::DoneNotRecorded(..) => "done_not_recorded",
+            Outcome::Failed(_) => "failed",
+            Outcome::Panicked(_) => "panicked",
+            Outcome::TimedOut => "timed_out",
+            Outcome::InProgress { .. } => "in_progress",
+            Outcome::Completed => "completed",
+        }
+    }
+
     /// [`Outcome::http_status`] as an `http::StatusCode`. Requires the
     /// `http` feature.
     #[cfg(feature = "http")]
@@ -171,6 +185,21 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// # }
 /// ```
 pub async fn run<S, F, Fut, T, E>(
+    store: &S,
+    key: &str,
+    lease: Duration,
+    work: F,
+) -> Result<Outcome<T, E>, StoreError>
+where
+    S: Store + ?Sized,
+    F: FnOnce(Lease) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    crate::trace::idempotent(key, run_untraced(store, key, lease, work)).await
+}
+
+/// [`run`] without its span.
+async fn run_untraced<S, F, Fut, T, E>(
     store: &S,
     key: &str,
     lease: Duration,

@@ -75,8 +75,9 @@ fn idempotency_key(id: &str) -> String {
     crate::idempotency::key(NAMESPACE, id)
 }
 
-/// The namespace of SmartComply idempotency keys.
-const NAMESPACE: &str = "smartcomply";
+/// The namespace of SmartComply idempotency keys, and the vendor's name
+/// in spans.
+pub(super) const NAMESPACE: &str = "smartcomply";
 
 /// The event of `body` as [`Unreadable`], with `error`, when `body` is one
 /// JSON object whose `id` and `type` are strings, whose `created_at` is an
@@ -94,6 +95,13 @@ fn unreadable(body: &[u8], error: &PayloadError) -> Option<Unreadable> {
         raw,
         error.clone(),
     ))
+}
+
+impl crate::trace::Described for Event {
+    #[cfg(feature = "tracing")]
+    fn describe(&self, span: &tracing::Span) {
+        crate::trace::record(span, self.event_type(), self.id.as_str());
+    }
 }
 
 /// The envelope's keys besides `type` and `data`.

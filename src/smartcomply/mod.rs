@@ -45,6 +45,8 @@ use time::OffsetDateTime;
 use crate::error::Error;
 use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tags};
+use crate::trace;
+use event::NAMESPACE as VENDOR;
 
 pub use backflow::{
     AssemblyDueSoon, AssemblyId, AssemblyType, TestFailed, TestId, TestReport, TestResult,
@@ -144,10 +146,10 @@ impl Verifier {
         self.verify_at(signature, body, OffsetDateTime::now_utc())
     }
 
-    /// Verify a delivery as of `now`.
-    pub fn verify_at(
+    /// [`Verifier::verify_at`] without its span.
+    fn check(
         &self,
-        signature: impl SignatureInput,
+        signature: &impl SignatureInput,
         body: &[u8],
         now: OffsetDateTime,
     ) -> Result<(), Error> {
@@ -161,14 +163,23 @@ impl Verifier {
         check_age(header.timestamp, now, self.tolerance)
     }
 
+    /// Verify a delivery as of `now`.
+    pub fn verify_at(
+        &self,
+        signature: impl SignatureInput,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        trace::verification(VENDOR, body.len(), || self.check(&signature, body, now))
+    }
+
     /// Verify against the system clock, then [`parse`].
     pub fn verify_and_parse(
         &self,
         signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Event, Error> {
-        self.verify(signature, body)?;
-        parse(body)
+        self.verify_and_parse_at(signature, body, OffsetDateTime::now_utc())
     }
 
     /// Verify as of `now`, then [`parse`].
@@ -178,8 +189,10 @@ impl Verifier {
         body: &[u8],
         now: OffsetDateTime,
     ) -> Result<Event, Error> {
-        self.verify_at(signature, body, now)?;
-        parse(body)
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body, now)?;
+            parse(body)
+        })
     }
 }
 

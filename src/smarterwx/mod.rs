@@ -78,7 +78,9 @@ pub mod testing;
 use crate::error::Error;
 use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tag};
+use crate::trace;
 use crate::unreadable::Unreadable;
+use notification::NAMESPACE as VENDOR;
 
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
@@ -141,6 +143,11 @@ impl Verifier {
     /// Rotation is done on the receiving side, with
     /// [`Verifier::with_secret`].
     pub fn verify(&self, signature: impl SignatureInput, body: &[u8]) -> Result<(), Error> {
+        trace::verification(VENDOR, body.len(), || self.check(&signature, body))
+    }
+
+    /// [`Verifier::verify`] without its span.
+    fn check(&self, signature: &impl SignatureInput, body: &[u8]) -> Result<(), Error> {
         let tag = read_header(signature.signature_value(SIGNATURE_HEADER)?)?;
         if self.keys.matches(&[body], &tag.into()) {
             Ok(())
@@ -159,8 +166,10 @@ impl Verifier {
         signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Notification>, Error> {
-        self.verify(signature, body)?;
-        parse(body)
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body)?;
+            parse(body)
+        })
     }
 
     /// [`Verifier::verify`], then read the body notification by
@@ -222,8 +231,10 @@ impl Verifier {
         signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-        self.verify(signature, body)?;
-        notification::parse_each(body)
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body)?;
+            notification::parse_each(body)
+        })
     }
 }
 

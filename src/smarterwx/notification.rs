@@ -75,7 +75,7 @@ fn idempotency_key(uuid: &str) -> String {
 }
 
 /// The namespace of SmarterWX idempotency keys.
-const NAMESPACE: &str = "smarterwx";
+pub(super) const NAMESPACE: &str = "smarterwx";
 
 impl Serialize for Notification {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -211,6 +211,13 @@ impl<'de, T: Element> Visitor<'de> for BatchVisitor<T> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Batch<T>, A::Error> {
         Notification::deserialize(MapAccessDeserializer::new(map)).map(|n| Batch(vec![T::typed(n)]))
+    }
+}
+
+impl crate::trace::Described for Notification {
+    #[cfg(feature = "tracing")]
+    fn describe(&self, span: &tracing::Span) {
+        crate::trace::record(span, self.event_type(), self.uuid.as_str());
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Options {
     /// answering, so a killed process loses nothing it acknowledged).
     /// Without it, a restart starts empty.
     pub persistent: bool,
+    /// `--cluster-enabled yes`: a node for [`RedisCluster`], on a port
+    /// whose cluster bus port (10 000 above it) is free too.
+    pub cluster: bool,
 }
 
 /// The `redis-server` binary on `PATH`, if there is one.
@@ -95,7 +98,11 @@ impl RedisServer {
         // server binds it: try a few.
         let mut last_error = String::new();
         for _ in 0..5 {
-            let port = free_port();
+            let port = if options.cluster {
+                free_cluster_port()
+            } else {
+                free_port()
+            };
             let mut server = RedisServer {
                 binary: binary.to_owned(),
                 port,
@@ -174,6 +181,16 @@ impl RedisServer {
         if let Some(password) = &self.options.password {
             command.arg("--requirepass").arg(password);
         }
+        if self.options.cluster {
+            command.args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            ]);
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -246,6 +263,103 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("the loopback interface has a free port")
+}
+
+/// A loopback port that was free a moment ago, with the port 10 000 above
+/// it (a cluster node's bus) free too.
+pub fn free_cluster_port() -> u16 {
+    let free = |p: u16| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok();
+    for _ in 0..1000 {
+        // A free port's low digits, moved into 20 000..45 000, so that the
+        // bus port is below 65 536.
+        let port = 20_000 + free_port() % 25_000;
+        if free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+    panic!("no loopback port with a free cluster bus port");
+}
+
+/// Three `redis-server` nodes joined in a cluster (`redis-cli --cluster
+/// create`), each a primary with a third of the slots, persistent so that
+/// a restarted node comes back with its keys. Stopped on drop.
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// A cluster, or `None` (after [`redis_server_or_skip`]'s line) when
+    /// `redis-server` is missing. Panics if it cannot be formed.
+    pub fn start() -> Option<Self> {
+        let binary = redis_server_or_skip()?;
+        let options = Options {
+            persistent: true,
+            cluster: true,
+            ..Options::default()
+        };
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| RedisServer::launch(&binary, options.clone()))
+            .collect();
+        let cli = binary.with_file_name("redis-cli");
+        let mut create = Command::new(&cli);
+        create.args(["--cluster", "create"]);
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port()));
+        }
+        let output = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", cli.display()));
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let cluster = RedisCluster { nodes };
+        cluster.wait_until_ok();
+        Some(cluster)
+    }
+
+    /// `redis://127.0.0.1:<port>/` of each node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// Kill node `index` (`SIGKILL`, as a crash would).
+    pub fn stop(&mut self, index: usize) {
+        self.nodes[index].stop();
+    }
+
+    /// Kill node `index` if it runs and start it again on its port, with
+    /// its data and its cluster configuration; wait until the cluster is
+    /// whole.
+    pub fn restart(&mut self, index: usize) {
+        self.nodes[index].restart();
+        self.wait_until_ok();
+    }
+
+    /// Wait until every node reports `cluster_state:ok`.
+    fn wait_until_ok(&self) {
+        let started = Instant::now();
+        for node in &self.nodes {
+            loop {
+                let info: Option<String> = node
+                    .client()
+                    .get_connection_with_timeout(Duration::from_millis(500))
+                    .ok()
+                    .and_then(|mut c| redis::cmd("CLUSTER").arg("INFO").query(&mut c).ok());
+                if info.is_some_and(|i| i.contains("cluster_state:ok")) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "the cluster is not ok after 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
 }
 
 /// A fresh folder under the system's temporary folder for one server.

@@ -1,0 +1,211 @@
+//! Feature `tracing`: the spans and events an operator sees, captured with
+//! a subscriber, and what they never show: the body, a header value, a
+//! secret, a lease token.
+#![cfg(feature = "tracing")]
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tracing_subscriber::fmt::MakeWriter;
+use utility_webhooks::idempotency::{self, Claim, MemoryStore, Store, StoreError, StoreErrorKind};
+use utility_webhooks::{smartcomply, smarterwx};
+
+const SMARTCOMPLY_SECRET: &str = "whsec_tracing_secret_value";
+const SMARTERWX_SECRET: &str = "swx tracing secret value";
+
+/// Everything the subscriber writes, in one buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// A subscriber that writes every span's fields on each event and on
+/// each span's close, without colours.
+fn subscriber(out: &Captured) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_writer(out.clone())
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_max_level(tracing::Level::TRACE)
+        .finish()
+}
+
+#[test]
+fn verifications_have_a_span_with_their_verdict_and_nothing_secret() {
+    let out = Captured::default();
+    let body = common::fixture("smartcomply/test.failed.json");
+    let event = smartcomply::parse(&body).unwrap();
+    let header = smartcomply::sign(SMARTCOMPLY_SECRET, OffsetDateTime::now_utc(), &body);
+    let swx_body = common::fixture("smarterwx/batch.json");
+    let swx_header = smarterwx::sign(SMARTERWX_SECRET, &swx_body);
+    tracing::subscriber::with_default(subscriber(&out), || {
+        let verifier = smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap();
+        verifier.verify_and_parse(&header, &body).unwrap();
+        let forged = smartcomply::sign("whsec_other", OffsetDateTime::now_utc(), &body);
+        verifier.verify_and_parse(&forged, &body).unwrap_err();
+        // Signed, but `test_id` is a number: parked.
+        let unreadable = br#"{"id":"evt_unreadable","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{"test_id":7}}"#;
+        let signed = smartcomply::sign(SMARTCOMPLY_SECRET, OffsetDateTime::now_utc(), unreadable);
+        verifier.verify_and_parse(&signed, unreadable).unwrap_err();
+        let swx = smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap();
+        swx.verify_and_parse_each(&swx_header, &swx_body).unwrap();
+    });
+    let text = out.text();
+    if std::env::var_os("SHOW_TRACE").is_some() {
+        eprintln!("{text}");
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let span = |needle: &str| {
+        lines
+            .iter()
+            .any(|l| l.contains("webhook.verify") && l.contains(needle))
+    };
+    assert!(span("vendor=\"smartcomply\""), "{text}");
+    assert!(span(&format!("body_len={}", body.len())), "{text}");
+    assert!(span("verdict=\"ok\""), "{text}");
+    assert!(span("event_type=\"test.failed\""), "{text}");
+    assert!(span(&format!("id=\"{}\"", event.id)), "{text}");
+    assert!(span("verdict=\"SignatureMismatch\""), "{text}");
+    assert!(span("verdict=\"Payload\""), "{text}");
+    assert!(
+        span("vendor=\"smarterwx\"") && span("notifications=3"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("webhook.parked") && l.contains("id=\"evt_unreadable\"")),
+        "{text}"
+    );
+    // Never the secret, the signature, nor the body.
+    let signature = header.split("v1=").nth(1).unwrap();
+    for secret in [
+        SMARTCOMPLY_SECRET,
+        SMARTERWX_SECRET,
+        signature,
+        &swx_header[7..],
+        "bft_e5f6a7b8",
+        "City Hall",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn runs_have_a_span_with_their_outcome_and_events_to_count() {
+    let out = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&out));
+    let store = MemoryStore::new(100, Duration::from_secs(3600));
+    let lease = Duration::from_secs(10);
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+
+    let seen = Arc::clone(&tokens);
+    let done = idempotency::run(&store, "smartcomply:evt_run_1", lease, |lease| async move {
+        seen.lock().unwrap().push(lease.token().to_owned());
+        Ok::<_, ()>(())
+    })
+    .await
+    .unwrap();
+    assert!(matches!(done, idempotency::Outcome::Done(())));
+    let again = idempotency::run(&store, "smartcomply:evt_run_1", lease, |_| async {
+        Ok::<_, ()>(())
+    });
+    assert!(matches!(
+        again.await.unwrap(),
+        idempotency::Outcome::Completed
+    ));
+    let Claim::Acquired(held) = store.claim("smarterwx:busy", lease).await.unwrap() else {
+        panic!("a fresh key is free");
+    };
+    tokens.lock().unwrap().push(held.token().to_owned());
+    let busy = idempotency::run(&store, "smarterwx:busy", lease, |_| async {
+        Ok::<_, ()>(())
+    });
+    assert!(matches!(
+        busy.await.unwrap(),
+        idempotency::Outcome::InProgress { .. }
+    ));
+    let down = idempotency::run(&Down, "smarterwx:down", lease, |_| async {
+        Ok::<_, ()>(())
+    });
+    assert!(down.await.is_err());
+
+    let text = out.text();
+    let has = |needles: &[&str]| text.lines().any(|l| needles.iter().all(|n| l.contains(n)));
+    assert!(
+        has(&[
+            "webhook.run",
+            "key=\"smartcomply:evt_run_1\"",
+            "outcome=\"done\""
+        ]),
+        "{text}"
+    );
+    assert!(
+        has(&["webhook.duplicate", "key=\"smartcomply:evt_run_1\""]),
+        "{text}"
+    );
+    assert!(has(&["webhook.run", "outcome=\"completed\""]), "{text}");
+    assert!(has(&["webhook.in_progress", "retry_after_ms="]), "{text}");
+    assert!(
+        has(&["webhook.store_unavailable", "key=\"smarterwx:down\""]),
+        "{text}"
+    );
+    assert!(
+        has(&["webhook.run", "outcome=\"store_unavailable\""]),
+        "{text}"
+    );
+    for token in tokens.lock().unwrap().iter() {
+        assert!(!text.contains(token.as_str()), "a lease token in {text}");
+    }
+}
+
+/// A store that cannot be reached.
+struct Down;
+
+impl Store for Down {
+    async fn claim(&self, _: &str, _: Duration) -> Result<Claim, StoreError> {
+        Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            "connection refused",
+        ))
+    }
+
+    async fn complete(&self, _: &idempotency::Lease) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
+
+    async fn release(&self, _: &idempotency::Lease) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
+
+    async fn extend(&self, _: &mut idempotency::Lease, _: Duration) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
+}
