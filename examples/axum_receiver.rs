@@ -50,6 +50,10 @@
 //! - `GET /` and `GET /webhooks/smarterwx`: `200` (SmarterWX checks that its
 //!   endpoint is reachable).
 //!
+//! Beside the answer, a verified body that holds what the models do not
+//! take in (a new field, enum value or event type) gets a `drift <vendor>
+//! <kind> <path>` line on stdout, once per path per process.
+//!
 //! `router` is what a service would mount; `tests/axum_receiver.rs` and
 //! `tests/delivery_faults.rs` drive the same router over HTTP.
 
@@ -388,10 +392,13 @@ async fn smartcomply_webhook<S: Store + 'static>(
     body: Bytes,
 ) -> Response {
     match receiver.smartcomply.verify_and_parse(&headers, &body) {
-        Ok(event) => receiver
-            .spawn_process(Job::SmartComply(event))
-            .await
-            .into_response(),
+        Ok(event) => {
+            log_drift("smartcomply", body.clone());
+            receiver
+                .spawn_process(Job::SmartComply(event))
+                .await
+                .into_response()
+        }
         // Signed, so SmartComply's: park it rather than refuse it.
         Err(Error::Payload(err)) => match err.unreadable() {
             Some(parked) => receiver.spawn_park(parked.clone()).await.into_response(),
@@ -410,6 +417,7 @@ async fn smarterwx_webhook<S: Store + 'static>(
         Ok(notifications) => notifications,
         Err(err) => return reject(err),
     };
+    log_drift("smarterwx", body.clone());
     // Each notification under its own claim, in a task of its own, all at
     // once: a batch that half failed is finished, not redone, by its
     // retry. One the model cannot read is parked; it does not hold back
@@ -432,6 +440,53 @@ async fn smarterwx_webhook<S: Store + 'static>(
         answer = answer.worst(task.await.unwrap_or(Answer::Failed));
     }
     answer.into_response()
+}
+
+/// Log what the models do not take in from a verified body, as `drift
+/// <vendor> <kind> <path>` lines: the day the vendor adds a field or a
+/// value shows in the log. Each path once per process (array indexes
+/// aside, at most 10 000 paths), in a task of its own, so that the answer
+/// never waits for it.
+fn log_drift(vendor: &'static str, body: Bytes) {
+    tokio::spawn(async move {
+        for line in new_drift(vendor, &body) {
+            println!("{line}");
+        }
+    });
+}
+
+/// The `drift` lines of `body` whose path this process has not logged.
+pub fn new_drift(vendor: &'static str, body: &[u8]) -> Vec<String> {
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let drift = match vendor {
+        "smartcomply" => smartcomply::drift(body),
+        _ => smarterwx::drift(body),
+    };
+    // A batch with a notification the model cannot read has no report.
+    let Ok(drift) = drift else { return Vec::new() };
+    let Ok(mut seen) = SEEN.lock() else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for item in &drift {
+        // `[3].message.x` is `[0].message.x` again.
+        let mut path = String::new();
+        let mut in_index = false;
+        for c in item.path().chars() {
+            match c {
+                '[' => in_index = true,
+                ']' => in_index = false,
+                _ if in_index => continue,
+                _ => {}
+            }
+            path.push(c);
+        }
+        if seen.len() < 10_000 && seen.insert(format!("{vendor} {} {path}", item.kind())) {
+            lines.push(format!("drift {vendor} {item}"));
+        }
+    }
+    lines
 }
 
 /// `401` or `400` with the reason (messages never hold a secret or an

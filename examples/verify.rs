@@ -15,7 +15,9 @@
 //! `--at <RFC 3339>`, or skip the age check with `--ignore-age` (the
 //! signature is checked all the same). Prints the typed event, or the error
 //! with its class and HTTP status, and exits 1; a verified delivery the
-//! model cannot read is printed raw, and exits 1.
+//! model cannot read is printed raw, and exits 1. With `--drift` (first),
+//! a verified body's drift report follows: each member the model ignores,
+//! enum value or event type it does not know, at its path.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -32,7 +34,7 @@ macro_rules! say {
     }};
 }
 
-const USAGE: &str = "usage: verify [--at <RFC 3339> | --ignore-age] \
+const USAGE: &str = "usage: verify [--drift] [--at <RFC 3339> | --ignore-age] \
                      <smartcomply|smarterwx> <signature header value> [body file | -]";
 
 /// When to check a SmartComply timestamp against.
@@ -59,6 +61,10 @@ fn shown(e: Error) -> String {
 
 fn run() -> Result<(), String> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let drift = args.first().is_some_and(|a| a == "--drift");
+    if drift {
+        args.remove(0);
+    }
     let clock = match args.first().map(String::as_str) {
         Some("--at") if args.len() > 1 => {
             let at = OffsetDateTime::parse(&args[1], &Rfc3339)
@@ -122,6 +128,9 @@ fn run() -> Result<(), String> {
             };
             say!("verified {} {}", event.event_type(), event.id);
             say!("{event:#?}");
+            if drift {
+                report(smartcomply::drift(&body));
+            }
         }
         "smarterwx" => {
             // SmarterWX signs no timestamp: `--at` and `--ignore-age` change
@@ -146,6 +155,9 @@ fn run() -> Result<(), String> {
                     }
                 }
             }
+            if drift {
+                report(smarterwx::drift(&body));
+            }
             if unreadable > 0 {
                 return Err(format!(
                     "the model cannot read {unreadable} notification(s) (a receiver parks them and answers 2xx)"
@@ -155,6 +167,20 @@ fn run() -> Result<(), String> {
         other => return Err(format!("unknown vendor `{other}`\n{USAGE}")),
     }
     Ok(())
+}
+
+/// Print a drift report: what the body holds that the model does not
+/// take in, one `drift` line per item.
+fn report(drift: Result<utility_webhooks::drift::Drift, Error>) {
+    match drift {
+        Ok(drift) if drift.is_empty() => say!("drift: none, the model takes in the whole body"),
+        Ok(drift) => {
+            for item in &drift {
+                say!("drift {item}");
+            }
+        }
+        Err(err) => say!("drift: not computed, {err}"),
+    }
 }
 
 fn main() -> ExitCode {

@@ -38,6 +38,12 @@
 //!   memory or on Redis (feature `redis`).
 //! - [`Error`]: one error type; its [`http_status`](Error::http_status)
 //!   is the answer to give.
+//! - [`drift`]: what a body holds that the models do not take in. The
+//!   models ignore members they do not know, so serializing an event back
+//!   drops them: store the raw body when every byte matters, and read the
+//!   drift report to learn that the vendor changed.
+//! - `testing` (feature `testing`): sample events of every type and signed
+//!   deliveries of them, to test your own handlers.
 //!
 //! The crate's README has recipes for axum, actix-web and hyper, and what
 //! to answer when.
@@ -57,9 +63,13 @@ mod unreadable;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+pub mod drift;
 pub mod idempotency;
 pub mod smartcomply;
 pub mod smarterwx;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use error::{Category, Error, ErrorKind, PayloadError};
 pub use headers::SignatureInput;

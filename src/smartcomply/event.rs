@@ -19,9 +19,15 @@ id_newtype! {
 /// On the wire: `{"id": .., "type": .., "created_at": .., "data": {..}}`,
 /// keys in any order; unknown keys are ignored.
 ///
+/// Serializing writes the wire shape of what the model holds, so **a round
+/// trip drops the members it ignored**: store the raw body when every byte
+/// matters. [`drift`](super::drift) lists what was dropped.
+///
 /// Events and their data structs are `#[non_exhaustive]`, so that a field
 /// the vendor adds is not a breaking release. To build one, for instance
-/// to test your own handler, parse its JSON, as a delivery would be:
+/// to test your own handler, take a sample (feature `testing`:
+/// `smartcomply::testing::sample`) or parse its JSON, as a delivery would
+/// be:
 ///
 /// ```
 /// use utility_webhooks::smartcomply::{self, EventData};

@@ -35,6 +35,9 @@ mod notices;
 mod partners;
 mod pretreatment;
 mod reports;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 use std::time::Duration;
 
@@ -203,6 +206,21 @@ impl Verifier {
 /// [`PayloadError::unreadable`](crate::PayloadError::unreadable).
 pub fn parse(body: &[u8]) -> Result<Event, Error> {
     crate::wire::decode_body(body)
+}
+
+/// What `body` holds that the model does not take in: members it ignores,
+/// enum values and an event type it does not know. An error when `body`
+/// does not parse, exactly as [`parse`] gives it; no verification.
+///
+/// It reads the body again, apart from [`parse`]: never in the way of the
+/// answer to a delivery (run it in a task of its own, or on stored bodies).
+/// The [`crate::drift`] module says more.
+pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
+    use crate::wire::drift::{Segment, Walk, text};
+    parse(body)?;
+    let walk = Walk::new();
+    walk.envelope::<EventData>(Vec::<Segment>::new(), text(body)?)?;
+    Ok(crate::drift::Drift::new(walk.into_items()))
 }
 
 /// The header value SmartComply would send for `body` at `timestamp`:

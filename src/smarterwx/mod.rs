@@ -71,6 +71,9 @@
 
 mod notification;
 mod referral;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 use crate::error::Error;
 use crate::headers::SignatureInput;
@@ -243,6 +246,61 @@ impl Verifier {
 /// naming the event of the notification that failed when it has one.
 pub fn parse(body: &[u8]) -> Result<Vec<Notification>, Error> {
     notification::parse_batch(body)
+}
+
+/// What `body` holds that the model does not take in: members it ignores,
+/// enum values (activity codes included) and events it does not know. An
+/// error when `body` does not parse, exactly as [`parse`] gives it; no
+/// verification. Paths start at the notification's index in a batch
+/// (`[0].message.Enquiry.region`), at its keys for a bare notification.
+///
+/// It reads the body again, apart from [`parse`]: never in the way of the
+/// answer to a delivery (run it in a task of its own, or on stored bodies).
+/// The [`crate::drift`] module says more.
+pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
+    use crate::drift::{DriftItem, DriftKind};
+    use crate::wire::drift::{Segment, Walk, elements, text};
+    let notifications = parse(body)?;
+    let json = text(body)?;
+    let mut items = Vec::new();
+    let raws = elements(json)?;
+    let bare = raws.is_none();
+    let raws = raws.unwrap_or_default();
+    for (index, notification) in notifications.iter().enumerate() {
+        let (prefix, raw) = match raws.get(index) {
+            Some(raw) => (vec![Segment::Index(index)], raw.get()),
+            None if bare => (Vec::new(), json),
+            None => break,
+        };
+        let walk = Walk::new();
+        walk.envelope::<Message>(prefix.clone(), raw)?;
+        items.extend(walk.into_items());
+        // Activity codes are kept as text in `activityTypes`, and typed
+        // by `Enquiry::activities`: an unknown one is drift too.
+        let Some(referral) = notification.message.referral() else {
+            continue;
+        };
+        for (entry_index, entry) in referral.enquiry.activity_types.iter().enumerate() {
+            for code in entry.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                if !ActivityCode::from(code).is_known() {
+                    let mut path = prefix.clone();
+                    path.extend([
+                        Segment::key("message"),
+                        Segment::key("Enquiry"),
+                        Segment::key("activityTypes"),
+                        Segment::Index(entry_index),
+                    ]);
+                    let path = crate::wire::drift::path(&path);
+                    items.push(DriftItem::new(
+                        DriftKind::UnknownValue,
+                        path,
+                        Some(code.into()),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(crate::drift::Drift::new(items))
 }
 
 /// The header value SmarterWX would send for `body`:

@@ -28,11 +28,15 @@ id_newtype! {
 /// `message` stays in the message ([`Referral::message_version`]). Each is
 /// written back where it came from.
 ///
+/// Serializing writes the wire shape of what the model holds, so **a round
+/// trip drops the members it ignored**: store the raw body when every byte
+/// matters. [`drift`](super::drift) lists what was dropped.
+///
 /// Notifications and the referral model are `#[non_exhaustive]`, so that a
 /// field the vendor adds is not a breaking release. To build one, for
-/// instance to test your own handler, parse its JSON (one bare
-/// notification is a body), as a delivery would be: see
-/// [`parse`](super::parse).
+/// instance to test your own handler, take a sample (feature `testing`:
+/// `smarterwx::testing::sample`) or parse its JSON (one bare notification
+/// is a body), as a delivery would be: see [`parse`](super::parse).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Notification {

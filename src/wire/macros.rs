@@ -120,6 +120,12 @@ macro_rules! open_enum {
             }
         }
 
+        impl $crate::wire::Open for $name {
+            fn is_known(&self) -> bool {
+                $name::is_known(self)
+            }
+        }
+
         impl From<&str> for $name {
             fn from(wire: &str) -> Self {
                 Self::known(wire).unwrap_or_else(|| Self::Unknown(wire.to_owned()))

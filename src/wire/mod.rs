@@ -7,6 +7,7 @@
 #[macro_use]
 mod macros;
 mod datetime;
+pub(crate) mod drift;
 pub(crate) mod envelope;
 mod id;
 mod json;
@@ -216,7 +217,13 @@ impl<T> OpenVisitor<T> {
     }
 }
 
-impl<T: for<'a> From<&'a str> + From<String>> Visitor<'_> for OpenVisitor<T> {
+/// An open enum: known values, and a catch-all for the others.
+pub(crate) trait Open {
+    /// `false` for the catch-all.
+    fn is_known(&self) -> bool;
+}
+
+impl<T: for<'a> From<&'a str> + From<String> + Open> Visitor<'_> for OpenVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,12 +231,21 @@ impl<T: for<'a> From<&'a str> + From<String>> Visitor<'_> for OpenVisitor<T> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        Ok(T::from(v))
+        Ok(noted(T::from(v)))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
-        Ok(T::from(v))
+        Ok(noted(T::from(v)))
     }
+}
+
+/// `value`, told to a drift walk when it is one its enum does not know.
+#[inline(always)]
+fn noted<T: Open>(value: T) -> T {
+    if !value.is_known() {
+        drift::unknown_value();
+    }
+    value
 }
 
 /// A payload whose shape is chosen by a tag beside it in an envelope.
