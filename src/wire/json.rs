@@ -24,13 +24,13 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 /// ..`), so that [`explain`] can say why; other builds keep nothing.
 #[derive(Debug)]
 pub(crate) struct GaveUp {
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     message: Option<String>,
 }
 
 /// A [`GaveUp`] of the reader itself.
 const GAVE_UP: GaveUp = GaveUp {
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     message: None,
 };
 
@@ -46,7 +46,7 @@ impl de::Error for GaveUp {
     #[cold]
     fn custom<T: fmt::Display>(_message: T) -> Self {
         GaveUp {
-            #[cfg(any(test, fuzzing))]
+            #[cfg(test)]
             message: Some(_message.to_string()),
         }
     }
@@ -74,7 +74,7 @@ pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Resul
 /// Why [`from_slice`] gives up on `body` as a `T`: the byte where the
 /// reader stopped, the text around it, and the message a visitor gave, if
 /// any. `None` when it reads `body`.
-#[cfg(any(test, fuzzing))]
+#[cfg(test)]
 pub(crate) fn explain<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Option<String> {
     let Ok(text) = std::str::from_utf8(body) else {
         return Some("the body is not UTF-8".into());
@@ -124,7 +124,7 @@ struct Reader<'de> {
     /// [`from_slice`] checks it at the end.
     failed: Cell<bool>,
     /// Where the reader first failed, to explain it (test builds).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     stopped_at: Cell<Option<usize>>,
     /// The whole body, checked UTF-8.
     text: &'de str,
@@ -143,7 +143,7 @@ impl<'de> Reader<'de> {
     fn new(text: &'de str) -> Self {
         Reader {
             failed: Cell::new(false),
-            #[cfg(any(test, fuzzing))]
+            #[cfg(test)]
             stopped_at: Cell::new(None),
             text,
             pos: 0,
@@ -161,7 +161,7 @@ impl<'de> Reader<'de> {
     #[cold]
     fn fail(&self) -> GaveUp {
         self.failed.set(true);
-        #[cfg(any(test, fuzzing))]
+        #[cfg(test)]
         if self.stopped_at.get().is_none() {
             self.stopped_at.set(Some(self.pos));
         }

@@ -345,7 +345,7 @@ pub(crate) fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
 /// Why the fast reader gives up on `body` as a `T`, where and with what
 /// message; `None` when it reads it. For tests, so that a body that leaves
 /// the fast path is explained in the failure.
-#[cfg(any(test, fuzzing))]
+#[cfg(test)]
 pub(crate) fn why_fast_reader_gives_up<T: DeserializeOwned>(body: &[u8]) -> Option<String> {
     json::explain::<T>(body)
 }
