@@ -82,10 +82,15 @@ pub use serde_json;
 /// events' dates and instants.
 pub use time;
 
-/// The README's code, compiled as doctests (it needs the `http` feature).
-#[cfg(all(doctest, feature = "http"))]
+/// The README's code, compiled as doctests (it needs the `axum` feature).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The framework recipes' code, compiled as doctests.
+#[cfg(all(doctest, feature = "http"))]
+#[doc = include_str!("../docs/FRAMEWORKS.md")]
+struct FrameworkDoctests;
 
 /// Checks run by the fuzz targets in `fuzz/`; compiled only by `cargo fuzz`
 /// (which sets `--cfg fuzzing`), never part of the API.
