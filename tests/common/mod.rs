@@ -2,7 +2,10 @@
 //! and (feature `redis`) a real `redis-server`.
 #![allow(dead_code)]
 
+pub mod contract;
 pub mod differential;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 
