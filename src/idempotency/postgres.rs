@@ -262,8 +262,9 @@ impl Statements {
             AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
         };
         let schema = SCHEMA
-            .replace("webhook_claims_expires", &format!("\"{table}_expires\""))
-            .replace("webhook_claims", &quoted);
+            .replace(PostgresStore::DEFAULT_TABLE, "{t}")
+            .replace("{t}_expires", &format!("\"{table}_expires\""))
+            .replace("{t}", &quoted);
         Statements {
             take: sql(TAKE),
             complete: sql(COMPLETE),
@@ -387,12 +388,17 @@ impl PostgresStore {
     /// holds neither the URL nor the password. Later losses of connections
     /// are repaired by the pool.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = url.parse().map_err(|_| {
+        let unreadable = || {
             StoreError::new(
                 StoreErrorKind::Unavailable,
                 "the PostgreSQL URL cannot be read",
             )
-        })?;
+        };
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+        if !matches!(scheme, Some("postgres" | "postgresql")) {
+            return Err(unreadable());
+        }
+        let options: PgConnectOptions = url.parse().map_err(|_| unreadable())?;
         let options = options.options([("statement_timeout", STATEMENT_TIMEOUT_MS)]);
         let connecting = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -974,6 +980,10 @@ mod tests {
 
     #[test]
     fn the_statements_name_the_quoted_table_only() {
+        let default = Statements::new(PostgresStore::DEFAULT_TABLE);
+        let schema = default.schema.as_str();
+        assert!(schema.contains("CREATE TABLE IF NOT EXISTS \"webhook_claims\" ("));
+        assert!(schema.contains("\"webhook_claims_expires\" ON \"webhook_claims\" (expires)"));
         let statements = Statements::new("billing_claims");
         for sql in [
             &statements.take,

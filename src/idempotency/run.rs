@@ -449,7 +449,7 @@ mod tests {
     fn work_that_panics_releases_its_lease_at_once() {
         let store = MemoryStore::new(10, DAY);
         let outcome = block_on(run(&store, "k", LEASE, |_| async {
-            if store.len() > 0 {
+            if !store.is_empty() {
                 panic!("the handler's bug");
             }
             Ok::<(), ()>(())

@@ -251,7 +251,7 @@ impl Own {
         let log = self.dir.join("server.log");
         let options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+             -c full_page_writes=off -c max_connections=200",
             self.port,
             self.dir.display()
         );
