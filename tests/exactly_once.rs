@@ -64,7 +64,7 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(40);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One of these runs at a time: each is two processes and a server.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A tiny deterministic generator (splitmix64).
 struct SplitMix64(u64);
@@ -493,7 +493,7 @@ fn summary(name: &str, f: &Figures, lost: usize, doubled: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_does_each_event_exactly_once_through_kills() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(server) = PgServer::start() else {
         return;
     };
@@ -543,7 +543,7 @@ async fn postgres_does_each_event_exactly_once_through_kills() {
 async fn redis_does_each_event_at_least_once_through_kills() {
     use common::redis::RedisServer;
 
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(server) = RedisServer::start() else {
         return;
     };
