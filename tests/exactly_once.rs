@@ -99,6 +99,7 @@ fn seed() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Postgres,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Redis,
 }
 
