@@ -25,7 +25,9 @@
 //!
 //! [`run`] does all of this around a closure, and its [`Outcome`] says what
 //! to answer. [`MemoryStore`] serves one process; `RedisStore` (feature
-//! `redis`) serves several processes or machines that share the load.
+//! `redis`) serves several processes or machines that share the load;
+//! `PostgresStore` (feature `postgres`) does too, and records completions
+//! in the work's own transaction: exactly once.
 //!
 //! ```
 //! use std::time::Duration;
@@ -73,42 +75,16 @@
 //! second time. That case is at least once. The only route to exactly-once
 //! effects is to record [`Lease::token`] in the same database transaction
 //! as the work, and to skip work whose key already has a recorded token.
+//! `PostgresStore::complete_in` (feature `postgres`) does exactly that: the
+//! completion commits with the work's effects, or neither does.
 //!
 //! # Your own store
 //!
 //! Implement [`Store`] over any store with an atomic conditional write.
-//! In PostgreSQL, with the work's own writes and [`Store::complete`] in one
-//! transaction, "once" becomes exactly once:
-//!
-//! ```sql
-//! CREATE TABLE webhook_claims (
-//!   key     text PRIMARY KEY,
-//!   token   text NOT NULL,
-//!   state   text NOT NULL,          -- 'in_progress' | 'completed'
-//!   expires timestamptz NOT NULL    -- the lease, then the retention
-//! );
-//!
-//! -- claim($1 key, $2 token, $3 lease): a row back means Acquired.
-//! INSERT INTO webhook_claims AS c VALUES ($1, $2, 'in_progress', now() + $3)
-//! ON CONFLICT (key) DO UPDATE
-//!   SET token = excluded.token, state = 'in_progress', expires = excluded.expires
-//!   WHERE c.expires <= now()                                    -- expired: take it over
-//!      OR (c.token = excluded.token AND c.state = 'in_progress') -- our own retried claim
-//! RETURNING token;
-//! -- No row: SELECT state, expires - now() FROM webhook_claims WHERE key = $1
-//! -- gives Completed, or InProgress with the time left.
-//!
-//! -- complete($1 key, $2 token, $3 retention): no row means LeaseLost
-//! -- (unless the row is already completed with this token).
-//! UPDATE webhook_claims SET state = 'completed', expires = now() + $3
-//!  WHERE key = $1 AND token = $2 AND state = 'in_progress' AND expires > now();
-//!
-//! -- release($1 key, $2 token): no row means LeaseLost.
-//! DELETE FROM webhook_claims
-//!  WHERE key = $1 AND token = $2 AND state = 'in_progress' AND expires > now();
-//! ```
-//!
-//! Delete expired rows from time to time.
+//! With the work's own writes and the completion in one database
+//! transaction, "once" becomes exactly once: `PostgresStore` (feature
+//! `postgres`) does it on sqlx, and its documentation gives the table and
+//! the statements for other PostgreSQL drivers.
 //!
 //! # Keys
 //!
