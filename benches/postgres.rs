@@ -187,9 +187,10 @@ fn deliveries_per_second(runtime: &tokio::runtime::Runtime, url: &str) {
 /// One round: `instances` receivers on loopback ports, `DELIVERIES`
 /// fresh events sent round robin by `CONCURRENCY` senders; the rate.
 async fn http_round(url: &str, instances: usize, round: usize) -> f64 {
-    let mut bases = Vec::new();
+    let (mut bases, mut servers, mut pools) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..instances {
         let store = PostgresStore::connect(url).await.unwrap();
+        pools.push(store.pool().clone());
         let work = receiver::postgres::work(store.clone(), Duration::ZERO);
         let receiver = Receiver::new(
             smartcomply::Verifier::new(SECRET).unwrap(),
@@ -204,7 +205,9 @@ async fn http_round(url: &str, instances: usize, round: usize) -> f64 {
             "http://{}/webhooks/smartcomply",
             listener.local_addr().unwrap()
         ));
-        tokio::spawn(async move { axum::serve(listener, router(receiver)).await });
+        servers.push(tokio::spawn(async move {
+            axum::serve(listener, router(receiver)).await
+        }));
     }
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -253,7 +256,15 @@ async fn http_round(url: &str, instances: usize, round: usize) -> f64 {
     while let Some(done) = senders.join_next().await {
         done.unwrap();
     }
-    DELIVERIES as f64 / start.elapsed().as_secs_f64()
+    let rate = DELIVERIES as f64 / start.elapsed().as_secs_f64();
+    // The next round's receivers get connections of their own.
+    for server in servers {
+        server.abort();
+    }
+    for pool in pools {
+        pool.close().await;
+    }
+    rate
 }
 
 fn main() {

@@ -383,6 +383,15 @@ async fn table_names_are_checked_and_nothing_tells_the_password() {
         assert!(!err.to_string().contains("DROP"), "{err}");
     }
     assert!(PostgresStore::SCHEMA.contains("CREATE TABLE IF NOT EXISTS webhook_claims"));
+    store.migrate().await.unwrap();
+    // Keys PostgreSQL cannot hold are refused, not a panic, and the
+    // message does not repeat them.
+    let err = store
+        .claim("smartcomply:evt_\0secret", LONG)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
 }
 
 /// Assert that `err` says the store could not answer, within the fail-fast

@@ -957,6 +957,29 @@ fn printable(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Compiles only if the helper's future is `Send` (for
+    /// `tokio::spawn`), whatever the work borrows from the transaction.
+    #[allow(dead_code, clippy::manual_async_fn)]
+    fn the_helper_is_send(store: &PostgresStore) -> impl Future<Output = u16> + Send + '_ {
+        async move {
+            let outcome = store
+                .run_in_transaction("smartcomply:evt_1", Duration::from_secs(1), |tx, lease| {
+                    Box::pin(async move {
+                        sqlx::query("SELECT $1")
+                            .bind(lease.token())
+                            .execute(&mut *tx)
+                            .await
+                            .map(|_| ())
+                    })
+                })
+                .await;
+            match outcome {
+                Ok(outcome) => outcome.status(),
+                Err(_) => 503,
+            }
+        }
+    }
+
     #[test]
     fn table_names_are_plain_identifiers() {
         for good in ["webhook_claims", "_x", "a1", &"a".repeat(54)] {

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: fixtures, signature vectors,
-//! and (feature `redis`) a real `redis-server`.
+//! the store contract, (feature `redis`) a real `redis-server` and (feature
+//! `postgres`) a real PostgreSQL.
 #![allow(dead_code)]
 
 pub mod contract;
