@@ -6,11 +6,13 @@
 #![cfg(feature = "postgres")]
 
 mod common;
+#[path = "common/contract.rs"]
+mod contract;
 
 use std::time::{Duration, Instant};
 
-use common::contract::{LONG, PAST_SHORT, SHORT};
 use common::postgres::{PASSWORD, PgServer, free_port, unique_table};
+use contract::{LONG, PAST_SHORT, SHORT};
 use sqlx::PgPool;
 use utility_webhooks::Error;
 use utility_webhooks::idempotency::{

@@ -4,11 +4,12 @@
 //! PostgreSQL).
 
 mod common;
+#[path = "common/contract.rs"]
+mod contract;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::contract;
 use utility_webhooks::idempotency::MemoryStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,9 @@
 //! (`tests/store_contract.rs`: `MemoryStore`, `RedisStore`,
 //! `PostgresStore`).
 //!
+//! Included with `#[path]` by the tests that run it (it needs Tokio, which
+//! not every package that includes `tests/common` has).
+//!
 //! Each check takes a store and uses keys of its own (under `prefix`), so
 //! that all of them can share one store. Waits are for leases to run out,
 //! never to bound how long something took.
