@@ -8,7 +8,11 @@
 //!
 //! With `REDIS_URL=redis://127.0.0.1:6379/` and `--features http,redis`,
 //! claims live in Redis, so several instances can share the load; without
-//! it, in this process's memory. `WEBHOOK_LEASE_MS` sets the lease
+//! it, in this process's memory. With `DATABASE_URL=postgres://..` and
+//! `--features http,postgres`, they live in PostgreSQL, and each job's work
+//! inserts a row into `receiver_effects` in the same transaction as its
+//! completion (`PostgresStore::complete_in`): exactly once, a crash
+//! included (see the `postgres` module at the end). `WEBHOOK_LEASE_MS` sets the lease
 //! (default 10 000 ms: the work renews it while it runs, so it bounds how
 //! long a crashed instance holds a key, not how long the work may take).
 //! `WORK_DELAY_MS` (default 0) makes each delivery's work take that long,
@@ -549,6 +553,23 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
 
+    #[cfg(feature = "postgres")]
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let store = postgres::connect(&url).await?;
+        println!("claims in PostgreSQL, lease {lease:?}");
+        let receiver = Receiver::new(smartcomply, smarterwx, store.clone()).with_lease(lease);
+        let receiver = configure(receiver, dead_letters, work_delay)
+            .with_work(postgres::work(store, work_delay));
+        println!("listening on http://{address}");
+        return axum::serve(listener, router(receiver))
+            .await
+            .map_err(|e| e.to_string());
+    }
+    #[cfg(not(feature = "postgres"))]
+    if std::env::var_os("DATABASE_URL").is_some() {
+        return Err("DATABASE_URL is set: build with --features http,postgres".into());
+    }
+
     let app = match std::env::var("REDIS_URL") {
         #[cfg(feature = "redis")]
         Ok(url) => {
@@ -617,4 +638,69 @@ fn configure<S: Store + 'static>(
         // Not written: the vendor retries, and nothing is lost.
         Box::pin(async move { written.map_err(|e| format!("dead-letter file: {e}")) })
     })
+}
+
+/// Claims in PostgreSQL, and work whose effect commits with its
+/// completion.
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    use std::time::Duration;
+
+    use utility_webhooks::idempotency::{Lease, PostgresStore};
+
+    use super::{Job, WorkFuture};
+
+    /// The work's effects: one row per processed key. No unique
+    /// constraint, so that a key done twice would show as two rows.
+    pub const EFFECTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS receiver_effects (
+    key          text        NOT NULL,
+    token        text        NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now()
+)";
+
+    /// Connect to `url`, and create the claims table and
+    /// `receiver_effects` if they are missing.
+    pub async fn connect(url: &str) -> Result<PostgresStore, String> {
+        let store = PostgresStore::connect(url)
+            .await
+            .map_err(|e| format!("DATABASE_URL: {e}"))?;
+        store.migrate().await.map_err(|e| e.to_string())?;
+        sqlx::raw_sql(EFFECTS_TABLE)
+            .execute(store.pool())
+            .await
+            .map_err(|e| format!("creating receiver_effects: {e}"))?;
+        Ok(store)
+    }
+
+    /// Each job's work: in one transaction, insert its row into
+    /// `receiver_effects`, spend `delay` (`WORK_DELAY_MS`), record the
+    /// completion with `complete_in`, and commit. An error (a lost lease
+    /// included) rolls everything back: dropping the transaction does.
+    pub fn work(
+        store: PostgresStore,
+        delay: Duration,
+    ) -> impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static {
+        move |job, lease| {
+            let store = store.clone();
+            Box::pin(async move {
+                let mut tx = store
+                    .pool()
+                    .begin()
+                    .await
+                    .map_err(|e| format!("begin: {e}"))?;
+                sqlx::query("INSERT INTO receiver_effects (key, token) VALUES ($1, $2)")
+                    .bind(job.key())
+                    .bind(lease.token())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| format!("insert: {e}"))?;
+                tokio::time::sleep(delay).await;
+                store
+                    .complete_in(&mut tx, &lease)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| format!("commit: {e}"))
+            })
+        }
+    }
 }

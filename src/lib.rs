@@ -35,7 +35,9 @@
 //!   [`verify_and_parse_each`](smarterwx::Verifier::verify_and_parse_each).
 //! - [`idempotency`]: claims with leases, so that each delivery's work is
 //!   done once and no `2xx` is answered for work that did not happen, in
-//!   memory or on Redis (feature `redis`).
+//!   memory, on Redis (feature `redis`), or on PostgreSQL (feature
+//!   `postgres`), where the completion commits in the work's own
+//!   transaction: exactly once.
 //! - [`Error`]: one error type; its [`http_status`](Error::http_status)
 //!   is the answer to give.
 //! - [`drift`]: what a body holds that the models do not take in. The

@@ -25,7 +25,9 @@
 //!
 //! [`run`] does all of this around a closure, and its [`Outcome`] says what
 //! to answer. [`MemoryStore`] serves one process; `RedisStore` (feature
-//! `redis`) serves several processes or machines that share the load.
+//! `redis`) serves several processes or machines that share the load;
+//! `PostgresStore` (feature `postgres`) does too, and records completions
+//! in the work's own transaction: exactly once.
 //!
 //! ```
 //! use std::time::Duration;
@@ -71,7 +73,8 @@
 //! expires, the vendor's retry claims the key again, and the work runs a
 //! second time. That case is at least once. The only route to exactly-once
 //! effects is to record the completion in the same database transaction
-//! as the work's effects, so that both commit or neither does.
+//! as the work's effects, so that both commit or neither does:
+//! `PostgresStore::complete_in` (feature `postgres`) does exactly that.
 //!
 //! # Faults, and what each leaves
 //!
@@ -119,41 +122,11 @@
 //!
 //! # Your own store
 //!
-//! Implement [`Store`] over any store with an atomic conditional write,
-//! fenced by the token as the trait says. In SQL, with `expires` computed
-//! by the database:
-//!
-//! ```sql
-//! CREATE TABLE webhook_claims (
-//!   key     text PRIMARY KEY,
-//!   token   text NOT NULL,
-//!   state   text NOT NULL,          -- 'in_progress' | 'completed'
-//!   expires timestamptz NOT NULL    -- the lease, then the retention
-//! );
-//!
-//! -- claim($1 key, $2 token, $3 lease): a row back means Acquired.
-//! INSERT INTO webhook_claims AS c VALUES ($1, $2, 'in_progress', now() + $3)
-//! ON CONFLICT (key) DO UPDATE
-//!   SET token = excluded.token, state = 'in_progress', expires = excluded.expires
-//!   WHERE c.expires <= now()                                    -- expired: take it over
-//!      OR (c.token = excluded.token AND c.state = 'in_progress') -- our own retried claim
-//! RETURNING token;
-//! -- No row: SELECT state, expires - now() FROM webhook_claims WHERE key = $1
-//! -- gives Completed, or InProgress with the time left.
-//!
-//! -- complete($1 key, $2 token, $3 retention): acts on our own lease, or
-//! -- on a key nobody holds; no row back means LeaseLost.
-//! INSERT INTO webhook_claims AS c VALUES ($1, $2, 'completed', now() + $3)
-//! ON CONFLICT (key) DO UPDATE
-//!   SET token = excluded.token, state = 'completed', expires = excluded.expires
-//!   WHERE (c.token = excluded.token AND c.state = 'in_progress') OR c.expires <= now()
-//! RETURNING token;
-//!
-//! -- release($1 key, $2 token): our own lease only.
-//! DELETE FROM webhook_claims WHERE key = $1 AND token = $2 AND state = 'in_progress';
-//! ```
-//!
-//! Delete expired rows from time to time.
+//! Implement [`Store`] over any store with an atomic conditional write.
+//! With the work's own writes and the completion in one database
+//! transaction, "once" becomes exactly once: `PostgresStore` (feature
+//! `postgres`) does it on sqlx, and its documentation gives the table and
+//! the statements for other PostgreSQL drivers.
 //!
 //! # Keys
 //!
@@ -173,6 +146,8 @@ use std::time::{Duration, Instant};
 mod answer;
 mod dynamic;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 mod run;
@@ -182,6 +157,9 @@ pub use answer::Answer;
 pub(crate) use answer::whole_seconds;
 pub use dynamic::DynStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresStore, TransactionWork};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;

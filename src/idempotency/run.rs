@@ -250,7 +250,7 @@ where
 
 /// The future that `make` returns, run with every panic (in `make` or in
 /// a poll) caught.
-async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
+pub(super) async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
 where
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -275,7 +275,10 @@ pub(super) async fn timeout<F: Future>(deadline: Instant, future: F) -> Option<F
 
 /// `work`'s output, or `None` once `stop` finished first (and `work` was
 /// dropped).
-async fn first<W: Future, K: Future<Output = ()>>(work: W, stop: K) -> Option<W::Output> {
+pub(super) async fn first<W: Future, K: Future<Output = ()>>(
+    work: W,
+    stop: K,
+) -> Option<W::Output> {
     let mut work = pin!(work);
     let mut stop = pin!(stop);
     poll_fn(|cx| {
@@ -293,7 +296,7 @@ async fn first<W: Future, K: Future<Output = ()>>(work: W, stop: K) -> Option<W:
 /// Renew `lease` each time half of it has passed; finishes only when it
 /// could not be renewed: another claim overtook it, or the store failed
 /// until a margin before the lease's end.
-async fn keep<S: Store + ?Sized>(store: &S, lease: &mut Lease) {
+pub(super) async fn keep<S: Store + ?Sized>(store: &S, lease: &mut Lease) {
     let duration = lease.duration();
     let give_up = |lease: &Lease| lease.deadline().checked_sub(margin(duration));
     loop {
@@ -337,7 +340,7 @@ async fn complete<S: Store + ?Sized>(store: &S, lease: &Lease) -> Result<(), Sto
 }
 
 /// What a panic said, for [`Outcome::Panicked`].
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(super) fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(text) = panic.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = panic.downcast_ref::<String>() {

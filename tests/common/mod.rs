@@ -1,8 +1,12 @@
 //! Helpers shared by the integration tests: fixtures, signature vectors,
-//! and (feature `redis`) a real `redis-server`.
+//! (feature `redis`) a real `redis-server` and (feature `postgres`) a real
+//! PostgreSQL. The store contract (`contract.rs`, which needs Tokio) is
+//! included by the tests that run it.
 #![allow(dead_code)]
 
 pub mod differential;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 

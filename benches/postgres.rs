@@ -1,0 +1,295 @@
+//! What exactly once costs on PostgreSQL, next to a bare `INSERT` and to
+//! Redis.
+//!
+//! ```text
+//! cargo bench --bench postgres --all-features
+//! ```
+//!
+//! Against a PostgreSQL the bench starts (`initdb`, `pg_ctl`, as the
+//! tests do; or `DATABASE_URL`) and a local `redis-server`:
+//!
+//! - `postgres_round_trip` (criterion), one after the other on fresh keys:
+//!   - `bare_insert`: the work's effect alone, one `INSERT` into
+//!     `receiver_effects`, committed on its own;
+//!   - `claim_insert_complete_in`: a delivery done exactly once: `claim`,
+//!     then `BEGIN`, the same `INSERT`, `complete_in`, `COMMIT`;
+//!   - `claim_complete`: `claim` + `complete`, no effect (what the Redis
+//!     line measures);
+//!   - `redis_claim_complete`: `RedisStore` `claim` + `complete`.
+//! - Deliveries per second over HTTP, at 32 requests in flight, through
+//!   one and through two `axum_receiver` instances on `PostgresStore`,
+//!   whose work inserts into `receiver_effects` in the transaction of its
+//!   `complete_in`. The client, the receivers and both servers share this
+//!   machine's cores.
+//!
+//! Nothing here is asserted but that the deliveries succeed.
+
+#[path = "../tests/common/postgres.rs"]
+mod pg_server;
+#[path = "../examples/axum_receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
+#[path = "../tests/common/redis.rs"]
+mod redis_server;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use time::OffsetDateTime;
+use utility_webhooks::idempotency::{Claim, PostgresStore, RedisStore, Store};
+use utility_webhooks::{smartcomply, smarterwx};
+
+use pg_server::PgServer;
+use receiver::{Receiver, router};
+use redis_server::{Options, RedisServer, find_redis_server};
+
+const SECRET: &str = "whsec_bench";
+const LEASE: Duration = Duration::from_secs(30);
+/// Requests in flight in the HTTP measurement.
+const CONCURRENCY: usize = 32;
+/// Deliveries per HTTP round.
+const DELIVERIES: usize = 2000;
+/// HTTP rounds per instance count, alternated.
+const HTTP_ROUNDS: usize = 3;
+
+/// A fresh key each call, unique to this run.
+struct Keys {
+    run: u64,
+    next: AtomicUsize,
+}
+
+impl Keys {
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("smartcomply:evt_{:x}_{n:012x}", self.run)
+    }
+}
+
+fn round_trips(c: &mut Criterion, runtime: &tokio::runtime::Runtime, url: &str, redis: &str) {
+    let (store, redis) = runtime.block_on(async {
+        let store = receiver::postgres::connect(url).await.unwrap();
+        let redis = RedisStore::connect(redis)
+            .await
+            .unwrap()
+            .with_retention(Duration::from_secs(60));
+        (store, redis)
+    });
+    let keys = Keys {
+        run: u64::from(std::process::id()) << 16
+            ^ OffsetDateTime::now_utc().unix_timestamp() as u64,
+        next: AtomicUsize::new(0),
+    };
+    let insert = "INSERT INTO receiver_effects (key, token) VALUES ($1, $2)";
+    let mut g = c.benchmark_group("postgres_round_trip");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("bare_insert", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    sqlx::query(insert)
+                        .bind(keys.next())
+                        .bind("0123456789abcdef0123456789abcdef")
+                        .execute(store.pool())
+                        .await
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.bench_function("claim_insert_complete_in", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let key = keys.next();
+                    let Claim::Acquired(lease) = store.claim(&key, LEASE).await.unwrap() else {
+                        panic!("a fresh key is free");
+                    };
+                    let mut tx = store.pool().begin().await.unwrap();
+                    sqlx::query(insert)
+                        .bind(lease.key())
+                        .bind(lease.token())
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    store.complete_in(&mut tx, &lease).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.bench_function("claim_complete", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let key = keys.next();
+                    let Claim::Acquired(lease) = store.claim(&key, LEASE).await.unwrap() else {
+                        panic!("a fresh key is free");
+                    };
+                    store.complete(&lease).await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.bench_function("redis_claim_complete", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let key = keys.next();
+                    let Claim::Acquired(lease) = redis.claim(&key, LEASE).await.unwrap() else {
+                        panic!("a fresh key is free");
+                    };
+                    redis.complete(&lease).await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.finish();
+}
+
+/// Deliveries per second through one and through two receivers on
+/// `PostgresStore`, rounds alternated; prints the median of each.
+fn deliveries_per_second(runtime: &tokio::runtime::Runtime, url: &str) {
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..HTTP_ROUNDS {
+        for instances in [1, 2] {
+            let rate = runtime.block_on(http_round(url, instances, round));
+            rates[instances - 1].push(rate);
+        }
+    }
+    println!();
+    println!(
+        "| HTTP, {CONCURRENCY} in flight, {DELIVERIES} SmartComply deliveries a round | deliveries/s (median of {HTTP_ROUNDS}) | rounds |"
+    );
+    println!("| --- | --- | --- |");
+    for (i, mut rates) in rates.into_iter().enumerate() {
+        rates.sort_by(f64::total_cmp);
+        let all: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "| {} receiver(s), one PostgreSQL, effect + complete_in in one transaction | {:.0} | {} |",
+            i + 1,
+            rates[rates.len() / 2],
+            all.join(", ")
+        );
+    }
+}
+
+/// One round: `instances` receivers on loopback ports, `DELIVERIES`
+/// fresh events sent round robin by `CONCURRENCY` senders; the rate.
+async fn http_round(url: &str, instances: usize, round: usize) -> f64 {
+    let (mut bases, mut servers, mut pools) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..instances {
+        let store = PostgresStore::connect(url).await.unwrap();
+        pools.push(store.pool().clone());
+        let work = receiver::postgres::work(store.clone(), Duration::ZERO);
+        let receiver = Receiver::new(
+            smartcomply::Verifier::new(SECRET).unwrap(),
+            smarterwx::Verifier::new(SECRET).unwrap(),
+            store,
+        )
+        .with_work(work);
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        bases.push(format!(
+            "http://{}/webhooks/smartcomply",
+            listener.local_addr().unwrap()
+        ));
+        servers.push(tokio::spawn(async move {
+            axum::serve(listener, router(receiver)).await
+        }));
+    }
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/smartcomply/partner.approved.json"
+    ))
+    .unwrap();
+    let template: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let run = format!("{:x}_{instances}_{round}", now.unix_timestamp());
+    let deliveries: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
+        (0..DELIVERIES)
+            .map(|i| {
+                let mut event = template.clone();
+                event["id"] = format!("evt_bench_{run}_{i:08}").into();
+                let body = serde_json::to_vec(&event).unwrap();
+                let header = smartcomply::sign(SECRET, now, &body);
+                (body, header)
+            })
+            .collect(),
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let bases = Arc::new(bases);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENCY {
+        let (client, bases, next) = (client.clone(), Arc::clone(&bases), Arc::clone(&next));
+        let deliveries = Arc::clone(&deliveries);
+        senders.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((body, header)) = deliveries.get(i) else {
+                    break;
+                };
+                let response = client
+                    .post(&bases[i % bases.len()])
+                    .header(smartcomply::SIGNATURE_HEADER, header)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 204, "a fresh event is processed");
+            }
+        });
+    }
+    while let Some(done) = senders.join_next().await {
+        done.unwrap();
+    }
+    let rate = DELIVERIES as f64 / start.elapsed().as_secs_f64();
+    // The next round's receivers get connections of their own.
+    for server in servers {
+        server.abort();
+    }
+    for pool in pools {
+        pool.close().await;
+    }
+    rate
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let Some(server) = PgServer::start() else {
+        println!("skipped: the PostgreSQL benches (no PostgreSQL)");
+        return;
+    };
+    let Some(redis_binary) = find_redis_server() else {
+        println!("skipped: the PostgreSQL benches (redis-server not found on PATH)");
+        return;
+    };
+    let redis = RedisServer::launch(&redis_binary, Options::default());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    round_trips(&mut c, &runtime, server.url(), &redis.url());
+    deliveries_per_second(&runtime, server.url());
+    c.final_summary();
+}
