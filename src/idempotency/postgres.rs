@@ -584,7 +584,7 @@ impl PostgresStore {
     ///     .await?;
     /// match outcome {
     ///     Outcome::Done(_) | Outcome::Completed => { /* 204 */ }
-    ///     other => { let _ = other.status(); /* 409 or 500 */ }
+    ///     other => { let _ = other.http_status(); /* 409 or 500 */ }
     /// }
     /// # Ok(())
     /// # }
