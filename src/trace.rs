@@ -172,3 +172,22 @@ pub(crate) async fn idempotent<T, E>(
         run.await
     }
 }
+
+/// `drift`, with an event for each item when the feature is on: what the
+/// vendor sent that the model did not take in.
+#[inline(always)]
+pub(crate) fn drift(vendor: &'static str, drift: crate::drift::Drift) -> crate::drift::Drift {
+    #[cfg(feature = "tracing")]
+    for item in drift.iter() {
+        tracing::info!(
+            vendor,
+            kind = item.kind().as_str(),
+            path = shown(item.path()).as_str(),
+            value = item.value().map(shown).as_deref(),
+            "webhook.drift: the vendor sent what the model did not take in"
+        );
+    }
+    #[cfg(not(feature = "tracing"))]
+    let _ = vendor;
+    drift
+}

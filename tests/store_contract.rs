@@ -65,3 +65,21 @@ async fn postgres_store_keeps_the_contract() {
     assert_eq!(longest.retention(), MAX_RETENTION);
     contract::longest_retention(&longest, "postgres").await;
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_store_keeps_the_contract() {
+    use common::redis::RedisCluster;
+    use utility_webhooks::idempotency::RedisStore;
+
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let store = RedisStore::connect_cluster(&cluster.urls()).await.unwrap();
+    contract::all(Arc::new(store), "redis cluster").await;
+    let longest = RedisStore::connect_cluster(&cluster.urls())
+        .await
+        .unwrap()
+        .with_retention(Duration::MAX);
+    contract::longest_retention(&longest, "redis cluster").await;
+}

@@ -76,6 +76,11 @@ fn verifications_have_a_span_with_their_verdict_and_nothing_secret() {
         verifier.verify_and_parse(&signed, unreadable).unwrap_err();
         let swx = smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap();
         swx.verify_and_parse_each(&swx_header, &swx_body).unwrap();
+        // A member the model does not know.
+        let mut added: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        added["data"]["gps_accuracy_m"] = 4.2.into();
+        let drift = smartcomply::drift(&serde_json::to_vec(&added).unwrap()).unwrap();
+        assert_eq!(drift.len(), 1);
     });
     let text = out.text();
     if std::env::var_os("SHOW_TRACE").is_some() {
@@ -102,6 +107,12 @@ fn verifications_have_a_span_with_their_verdict_and_nothing_secret() {
         lines
             .iter()
             .any(|l| l.contains("webhook.parked") && l.contains("id=\"evt_unreadable\"")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("webhook.drift")
+            && l.contains("kind=\"unknown_field\"")
+            && l.contains("path=\"data.gps_accuracy_m\"")),
         "{text}"
     );
     // Never the secret, the signature, nor the body.

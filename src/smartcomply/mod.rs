@@ -220,7 +220,10 @@ pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
     parse(body)?;
     let walk = Walk::new();
     walk.envelope::<EventData>(Vec::<Segment>::new(), text(body)?)?;
-    Ok(crate::drift::Drift::new(walk.into_items()))
+    Ok(trace::drift(
+        VENDOR,
+        crate::drift::Drift::new(walk.into_items()),
+    ))
 }
 
 /// The header value SmartComply would send for `body` at `timestamp`:

@@ -300,7 +300,7 @@ pub fn drift(body: &[u8]) -> Result<crate::drift::Drift, Error> {
             }
         }
     }
-    Ok(crate::drift::Drift::new(items))
+    Ok(trace::drift(VENDOR, crate::drift::Drift::new(items)))
 }
 
 /// The header value SmarterWX would send for `body`:
