@@ -22,11 +22,11 @@
 
 mod common;
 
-#[cfg(all(feature = "redis", feature = "http"))]
+#[cfg(all(feature = "redis", feature = "axum"))]
 #[path = "../examples/axum_receiver.rs"]
 #[allow(dead_code)] // the bench uses the router, not every builder method
 mod receiver;
-#[cfg(all(feature = "redis", feature = "http"))]
+#[cfg(all(feature = "redis", feature = "axum"))]
 #[path = "../tests/common/redis.rs"]
 mod redis_server;
 
@@ -163,7 +163,7 @@ fn memory_ratio() {
     );
 }
 
-#[cfg(all(feature = "redis", feature = "http"))]
+#[cfg(all(feature = "redis", feature = "axum"))]
 mod redis_parts {
     use std::net::Ipv4Addr;
     use std::sync::Arc;
@@ -344,9 +344,9 @@ fn main() {
         .configure_from_args();
     memory(&mut c);
     memory_ratio();
-    #[cfg(all(feature = "redis", feature = "http"))]
+    #[cfg(all(feature = "redis", feature = "axum"))]
     redis_parts::run(&mut c);
-    #[cfg(not(all(feature = "redis", feature = "http")))]
-    println!("skipped: the Redis benches (build with --features redis,http)");
+    #[cfg(not(all(feature = "redis", feature = "axum")))]
+    println!("skipped: the Redis benches (build with --features redis,axum)");
     c.final_summary();
 }

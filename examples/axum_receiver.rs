@@ -3,13 +3,13 @@
 //!
 //! ```text
 //! SMARTCOMPLY_WEBHOOK_SECRET=whsec_... SMARTERWX_WEBHOOK_SECRET=... PORT=3000 \
-//!   cargo run --example axum_receiver --features http
+//!   cargo run --example axum_receiver --features axum
 //! ```
 //!
-//! With `REDIS_URL=redis://127.0.0.1:6379/` and `--features http,redis`,
+//! With `REDIS_URL=redis://127.0.0.1:6379/` and `--features axum,redis`,
 //! claims live in Redis, so several instances can share the load; without
 //! it, in this process's memory. With `DATABASE_URL=postgres://..` and
-//! `--features http,postgres`, they live in PostgreSQL, and each job's work
+//! `--features axum,postgres`, they live in PostgreSQL, and each job's work
 //! inserts a row into `receiver_effects` in the same transaction as its
 //! completion (`PostgresStore::complete_in`): exactly once, a crash
 //! included (see the `postgres` module at the end). `WEBHOOK_LEASE_MS` sets the lease
@@ -73,10 +73,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use utility_webhooks::idempotency::{self, MemoryStore, Outcome, Store};
+use utility_webhooks::idempotency::{
+    self, Answer, DynStore, MemoryStore, Outcome, Store, StoreError,
+};
 use utility_webhooks::{Error, Unreadable, smartcomply, smarterwx};
 
 /// The largest body a webhook route reads.
@@ -175,29 +177,29 @@ impl fmt::Display for Delivery {
 
 /// Everything the handlers share: the verifiers, the idempotency store,
 /// the lease, the work, and where each delivery's line goes.
-pub struct Receiver<S> {
+pub struct Receiver {
     smartcomply: smartcomply::Verifier,
     smarterwx: smarterwx::Verifier,
-    store: S,
+    store: Arc<dyn DynStore>,
     lease: Duration,
     work: Work,
     park: Park,
     on_delivery: Box<dyn Fn(Delivery) + Send + Sync>,
 }
 
-impl<S: Store + 'static> Receiver<S> {
+impl Receiver {
     /// A receiver whose work does nothing (a real service writes to its
     /// database here), that parks unreadable deliveries as `dead letter`
     /// lines on stderr, and whose delivery lines are dropped.
     pub fn new(
         smartcomply: smartcomply::Verifier,
         smarterwx: smarterwx::Verifier,
-        store: S,
+        store: impl Store + 'static,
     ) -> Self {
         Receiver {
             smartcomply,
             smarterwx,
-            store,
+            store: Arc::new(store),
             lease: DEFAULT_LEASE,
             work: Arc::new(|_, _| Box::pin(async { Ok(()) })),
             park: Arc::new(|parked| {
@@ -242,22 +244,22 @@ impl<S: Store + 'static> Receiver<S> {
     /// Do `job` once in a task of its own, and say what to answer for it.
     /// The task goes on when the request is dropped, so a vendor that
     /// stops waiting does not cancel the work.
-    async fn spawn_process(self: &Arc<Self>, job: Job) -> Answer {
+    async fn spawn_process(self: &Arc<Self>, job: Job) -> Reply {
         let receiver = Arc::clone(self);
         let task = tokio::spawn(async move { receiver.process(job).await });
         // `run` catches a panicking work: a join error is not expected.
-        task.await.unwrap_or(Answer::Failed)
+        task.await.unwrap_or(Ok(Answer::FAILED))
     }
 
     /// [`Receiver::spawn_process`] for a delivery the model cannot read.
-    async fn spawn_park(self: &Arc<Self>, parked: Parked) -> Answer {
+    async fn spawn_park(self: &Arc<Self>, parked: Parked) -> Reply {
         let receiver = Arc::clone(self);
         let task = tokio::spawn(async move { receiver.park(parked).await });
-        task.await.unwrap_or(Answer::Failed)
+        task.await.unwrap_or(Ok(Answer::FAILED))
     }
 
     /// Do `job` once, and say what to answer for it.
-    async fn process(&self, job: Job) -> Answer {
+    async fn process(&self, job: Job) -> Reply {
         let id = job.id().to_owned();
         let key = job.key();
         let work = Arc::clone(&self.work);
@@ -267,7 +269,7 @@ impl<S: Store + 'static> Receiver<S> {
     }
 
     /// Keep `parked` aside once, and say what to answer for it.
-    async fn park(&self, parked: Parked) -> Answer {
+    async fn park(&self, parked: Parked) -> Reply {
         let id = label(&parked);
         let park = Arc::clone(&self.park);
         let outcome = match parked.idempotency_key() {
@@ -285,102 +287,66 @@ impl<S: Store + 'static> Receiver<S> {
     }
 
     /// The line and the answer for one id's outcome; `done` names the line
-    /// of work that was done.
+    /// of work that was done. A store that is down is answered with its
+    /// error (`503`).
     fn answer(
         &self,
         id: String,
         done: fn(String) -> Delivery,
-        outcome: Result<Outcome<(), String>, idempotency::StoreError>,
-    ) -> Answer {
-        let (delivery, answer) = match outcome {
-            Ok(Outcome::Done(())) => (done(id), Answer::Acknowledge),
+        outcome: Result<Outcome<(), String>, StoreError>,
+    ) -> Reply {
+        let delivery = match &outcome {
+            Ok(Outcome::Done(())) => done(id),
             Ok(Outcome::DoneNotRecorded((), err)) => {
                 // Done: a retry would only redo it once the lease expires.
                 eprintln!("{}, but not recorded: {err}", done(id.clone()));
-                (done(id), Answer::Acknowledge)
+                done(id)
             }
-            Ok(Outcome::Completed) => (Delivery::Duplicate(id), Answer::Acknowledge),
+            Ok(Outcome::Completed) => Delivery::Duplicate(id),
             Ok(Outcome::Failed(reason)) => {
                 eprintln!("failed {id}: {reason}");
-                (Delivery::Failed(id), Answer::Failed)
+                Delivery::Failed(id)
             }
             Ok(Outcome::Panicked(message)) => {
                 eprintln!("failed {id}: the work panicked: {message}");
-                (Delivery::Failed(id), Answer::Failed)
+                Delivery::Failed(id)
             }
             Ok(Outcome::TimedOut) => {
                 eprintln!("failed {id}: the lease could not be held");
-                (Delivery::Failed(id), Answer::Failed)
+                Delivery::Failed(id)
             }
-            Ok(Outcome::InProgress { retry_after }) => {
-                (Delivery::InProgress(id), Answer::InProgress(retry_after))
-            }
+            Ok(Outcome::InProgress { .. }) => Delivery::InProgress(id),
             Err(err) => {
                 eprintln!("unavailable {id}: {err}");
-                (
-                    Delivery::Unavailable(id),
-                    Answer::Unavailable(Error::from(err)),
-                )
+                Delivery::Unavailable(id)
             }
         };
         (self.on_delivery)(delivery);
-        answer
+        outcome.map(|outcome| Answer::from(&outcome))
     }
 }
 
-/// The answer for one job, ordered from the least to the most serious.
-#[derive(Debug)]
-enum Answer {
-    Acknowledge,
-    InProgress(Duration),
-    Failed,
-    Unavailable(Error),
-}
+/// What to answer for one job: an answer, or the store's error (`503`,
+/// with its message).
+type Reply = Result<Answer, StoreError>;
 
-impl Answer {
-    fn rank(&self) -> u8 {
-        match self {
-            Answer::Acknowledge => 0,
-            Answer::InProgress(_) => 1,
-            Answer::Failed => 2,
-            Answer::Unavailable(_) => 3,
-        }
-    }
-
-    /// The more serious of two answers (for two `409`s, the later retry).
-    fn worst(self, other: Answer) -> Answer {
-        match (self, other) {
-            (Answer::InProgress(a), Answer::InProgress(b)) => Answer::InProgress(a.max(b)),
-            (a, b) if b.rank() > a.rank() => b,
-            (a, _) => a,
-        }
-    }
-}
-
-impl IntoResponse for Answer {
-    fn into_response(self) -> Response {
-        match self {
-            Answer::Acknowledge => StatusCode::NO_CONTENT.into_response(),
-            Answer::InProgress(retry_after) => {
-                // Whole seconds, rounded up, at least one.
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                let value = HeaderValue::from(seconds.max(1));
-                (StatusCode::CONFLICT, [(header::RETRY_AFTER, value)]).into_response()
-            }
-            Answer::Failed => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-            Answer::Unavailable(err) => (err.status_code(), err.to_string()).into_response(),
-        }
-    }
+/// The most serious of a batch's replies: a store error first, else the
+/// most serious answer.
+fn worst(replies: Vec<Reply>) -> Reply {
+    replies
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|answers| answers.into_iter().collect())
 }
 
 /// The receiver's routes.
-pub fn router<S: Store + 'static>(receiver: Receiver<S>) -> Router {
+pub fn router(receiver: Receiver) -> Router {
     Router::new()
         .route("/", get(reachable))
-        .route("/webhooks/smartcomply", post(smartcomply_webhook::<S>))
+        .route("/webhooks/smartcomply", post(smartcomply_webhook))
         .route(
             "/webhooks/smarterwx",
-            get(reachable).post(smarterwx_webhook::<S>),
+            get(reachable).post(smarterwx_webhook),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(Arc::new(receiver))
@@ -390,8 +356,8 @@ async fn reachable() -> StatusCode {
     StatusCode::OK
 }
 
-async fn smartcomply_webhook<S: Store + 'static>(
-    State(receiver): State<Arc<Receiver<S>>>,
+async fn smartcomply_webhook(
+    State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -412,8 +378,8 @@ async fn smartcomply_webhook<S: Store + 'static>(
     }
 }
 
-async fn smarterwx_webhook<S: Store + 'static>(
-    State(receiver): State<Arc<Receiver<S>>>,
+async fn smarterwx_webhook(
+    State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -439,11 +405,11 @@ async fn smarterwx_webhook<S: Store + 'static>(
             })
         })
         .collect();
-    let mut answer = Answer::Acknowledge;
+    let mut replies = Vec::with_capacity(tasks.len());
     for task in tasks {
-        answer = answer.worst(task.await.unwrap_or(Answer::Failed));
+        replies.push(task.await.unwrap_or(Ok(Answer::FAILED)));
     }
-    answer.into_response()
+    worst(replies).into_response()
 }
 
 /// Log what the models do not take in from a verified body, as `drift
@@ -497,7 +463,7 @@ pub fn new_drift(vendor: &'static str, body: &[u8]) -> Vec<String> {
 /// expected signature).
 fn reject(err: Error) -> Response {
     eprintln!("rejected: {err}");
-    (err.status_code(), err.to_string()).into_response()
+    err.into_response()
 }
 
 #[allow(dead_code)] // unused where the tests include this file
@@ -553,52 +519,50 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
 
-    #[cfg(feature = "postgres")]
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        let store = postgres::connect(&url).await?;
-        println!("claims in PostgreSQL, lease {lease:?}");
-        let receiver = Receiver::new(smartcomply, smarterwx, store.clone()).with_lease(lease);
-        let receiver = configure(receiver, dead_letters, work_delay)
-            .with_work(postgres::work(store, work_delay));
-        println!("listening on http://{address}");
-        return axum::serve(listener, router(receiver))
-            .await
-            .map_err(|e| e.to_string());
-    }
-    #[cfg(not(feature = "postgres"))]
-    if std::env::var_os("DATABASE_URL").is_some() {
-        return Err("DATABASE_URL is set: build with --features http,postgres".into());
-    }
-
-    let app = match std::env::var("REDIS_URL") {
+    // One store type, whichever the environment picks.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    let mut postgres_work: Option<Work> = None;
+    let store: Arc<dyn DynStore> = if let Ok(url) = std::env::var("DATABASE_URL") {
+        #[cfg(feature = "postgres")]
+        {
+            let store = postgres::connect(&url).await?;
+            postgres_work = Some(Arc::new(postgres::work(store.clone(), work_delay)));
+            println!("claims in PostgreSQL, lease {lease:?}");
+            Arc::new(store)
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(format!(
+            "DATABASE_URL={url:?} is set: build with --features axum,postgres"
+        ));
+    } else if let Ok(url) = std::env::var("REDIS_URL") {
         #[cfg(feature = "redis")]
-        Ok(url) => {
+        {
             let store = idempotency::RedisStore::connect(&url)
                 .await
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
             println!("claims in Redis, lease {lease:?}");
-            router(configure(
-                Receiver::new(smartcomply, smarterwx, store).with_lease(lease),
-                dead_letters,
-                work_delay,
-            ))
+            Arc::new(store)
         }
         #[cfg(not(feature = "redis"))]
-        Ok(_) => return Err("REDIS_URL is set: build with --features http,redis".into()),
-        Err(_) => {
-            // A day's retention; 100 000 ids is far more than a utility
-            // receives in one.
-            let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
-            println!("claims in memory, lease {lease:?}");
-            router(configure(
-                Receiver::new(smartcomply, smarterwx, store).with_lease(lease),
-                dead_letters,
-                work_delay,
-            ))
-        }
+        return Err(format!(
+            "REDIS_URL={url:?} is set: build with --features axum,redis"
+        ));
+    } else {
+        // A day's retention; 100 000 ids is far more than a utility
+        // receives in one.
+        println!("claims in memory, lease {lease:?}");
+        Arc::new(MemoryStore::new(100_000, Duration::from_secs(24 * 3600)))
     };
+    let receiver = Receiver::new(smartcomply, smarterwx, store).with_lease(lease);
+    let mut receiver = configure(receiver, dead_letters, work_delay);
+    if let Some(work) = postgres_work {
+        // Its effect commits in the same transaction as its completion.
+        receiver = receiver.with_work(move |job, lease| work(job, lease));
+    }
     println!("listening on http://{address}");
-    axum::serve(listener, app).await.map_err(|e| e.to_string())
+    axum::serve(listener, router(receiver))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// One JSON line: `raw` is a JSON string, so the sender's line breaks stay
@@ -610,11 +574,11 @@ fn json_line(parked: &Parked) -> String {
 /// Print each delivery's line, spend `work_delay` in each delivery's work,
 /// and append parked deliveries to the dead-letter file when there is one.
 #[allow(dead_code)]
-fn configure<S: Store + 'static>(
-    receiver: Receiver<S>,
+fn configure(
+    receiver: Receiver,
     dead_letters: Option<Arc<std::sync::Mutex<std::fs::File>>>,
     work_delay: Duration,
-) -> Receiver<S> {
+) -> Receiver {
     let receiver = receiver
         .on_delivery(|delivery| println!("{delivery}"))
         .with_work(move |_, _| {

@@ -1,7 +1,7 @@
 //! The `axum_receiver` example's router, served on a loopback port and
 //! driven over HTTP: every fixture, retries, every answer of the
 //! idempotency store, and every way a delivery is refused.
-#![cfg(feature = "http")]
+#![cfg(feature = "axum")]
 
 #[path = "../examples/axum_receiver.rs"]
 mod receiver;

@@ -22,7 +22,7 @@
 //!
 //! `FAULT_SEED` (decimal or `0x` hex) picks the random failures, delays,
 //! batch sizes, order and duplicates; the assertions hold for any seed.
-#![cfg(all(feature = "http", feature = "redis"))]
+#![cfg(all(feature = "axum", feature = "redis"))]
 
 #[path = "../examples/axum_receiver.rs"]
 mod receiver;

@@ -19,7 +19,7 @@
 //!
 //! `FAULT_SEED` (decimal or `0x` hex) picks the order, the duplicates and
 //! when each kill falls; the assertions hold for any seed.
-#![cfg(all(feature = "http", feature = "postgres"))]
+#![cfg(all(feature = "axum", feature = "postgres"))]
 
 #[path = "../examples/axum_receiver.rs"]
 #[allow(dead_code)]

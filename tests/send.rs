@@ -1,7 +1,7 @@
 //! The `send` example against the `axum_receiver` example, over real HTTP:
 //! the receiver processes what was sent, and the sender prints each
 //! attempt and stops at the first `2xx`.
-#![cfg(all(feature = "testing", feature = "http"))]
+#![cfg(all(feature = "testing", feature = "axum"))]
 
 #[path = "../examples/axum_receiver.rs"]
 mod receiver;
