@@ -27,7 +27,7 @@ mod common;
 #[allow(dead_code)] // the bench uses the router, not every builder method
 mod receiver;
 #[cfg(all(feature = "redis", feature = "axum"))]
-#[path = "../tests/common/redis.rs"]
+#[path = "../tests/it/common/redis.rs"]
 mod redis_server;
 
 use std::future::Future;

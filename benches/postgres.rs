@@ -24,12 +24,12 @@
 //!
 //! Nothing here is asserted but that the deliveries succeed.
 
-#[path = "../tests/common/postgres.rs"]
+#[path = "../tests/it/common/postgres.rs"]
 mod pg_server;
 #[path = "../examples/axum_receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
-#[path = "../tests/common/redis.rs"]
+#[path = "../tests/it/common/redis.rs"]
 mod redis_server;
 
 use std::net::Ipv4Addr;

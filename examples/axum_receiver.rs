@@ -58,8 +58,8 @@
 //! take in (a new field, enum value or event type) gets a `drift <vendor>
 //! <kind> <path>` line on stdout, once per path per process.
 //!
-//! `router` is what a service would mount; `tests/axum_receiver.rs` and
-//! `tests/delivery_faults.rs` drive the same router over HTTP.
+//! `router` is what a service would mount; `tests/it/axum_receiver.rs` and
+//! `tests/it/delivery_faults.rs` drive the same router over HTTP.
 
 use std::fmt;
 use std::future::Future;

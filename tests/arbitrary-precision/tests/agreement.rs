@@ -4,7 +4,7 @@
 //! the number as written (`1e3`, `1.50`); the crate's fast reader must then
 //! not produce a different number than its `serde_json` fallback.
 
-#[path = "../../common/mod.rs"]
+#[path = "../../it/common/mod.rs"]
 mod common;
 
 use common::differential::{

@@ -2,7 +2,7 @@
 //! agree, any change to a signed delivery is caught, and bodies round-trip
 //! (also with unknown fields added at any level).
 
-mod common;
+use crate::common;
 
 use common::differential::{
     Vendor, agreement, any_fixture, escape, json_value, key_text, number_text, with_raw_key,

@@ -1,7 +1,7 @@
 //! SmartComply: every catalog fixture, the signature vectors, round trips
 //! and hostile bodies.
 
-mod common;
+use crate::common;
 
 use common::{fixture, fixtures_in, hostile_bodies, outcome, vectors};
 use std::time::Duration;

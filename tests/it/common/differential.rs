@@ -274,7 +274,7 @@ fn replace_slot(value: &Value, slot: &[u8], raw: &[u8]) -> Vec<u8> {
 
 /// The agreement properties that take no strategy of their own: any value
 /// replaced, any key, any number text, each through [`agreement`]. One
-/// definition, run by `tests/properties.rs` and again, with `serde_json`'s
+/// definition, run by `tests/it/properties.rs` and again, with `serde_json`'s
 /// `arbitrary_precision` on, by the check crate.
 #[allow(unused_macros)] // expanded only by the test crates that run the properties
 macro_rules! agreement_properties {

@@ -24,10 +24,9 @@
 //! batch sizes, order and duplicates; the assertions hold for any seed.
 #![cfg(all(feature = "axum", feature = "redis"))]
 
-#[path = "../examples/axum_receiver.rs"]
-mod receiver;
+use crate::receiver;
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

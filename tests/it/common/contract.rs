@@ -1,5 +1,5 @@
 //! The `Store` contract: one set of checks, run against every store
-//! (`tests/store_contract.rs`: `MemoryStore`, `RedisStore`,
+//! (`tests/it/store_contract.rs`: `MemoryStore`, `RedisStore`,
 //! `PostgresStore`).
 //!
 //! Included with `#[path]` by the tests that run it (it needs Tokio, which

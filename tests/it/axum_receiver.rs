@@ -3,10 +3,9 @@
 //! idempotency store, and every way a delivery is refused.
 #![cfg(feature = "axum")]
 
-#[path = "../examples/axum_receiver.rs"]
-mod receiver;
+use crate::receiver;
 
-mod common;
+use crate::common;
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};

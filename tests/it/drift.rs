@@ -1,7 +1,7 @@
 //! The drift report: what a body holds that the model does not take in,
 //! each at the path `PayloadError::path()` would give.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};

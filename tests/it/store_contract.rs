@@ -3,9 +3,8 @@
 //! `redis-server`) and `PostgresStore` (feature `postgres`, a real
 //! PostgreSQL).
 
-mod common;
-#[path = "common/contract.rs"]
-mod contract;
+use crate::common;
+use crate::contract;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! server stops, restarts, or was never there.
 #![cfg(feature = "redis")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! and driven over HTTP through every answer it gives.
 #![cfg(all(feature = "axum", feature = "redis"))]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpStream};

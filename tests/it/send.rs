@@ -3,10 +3,9 @@
 //! attempt and stops at the first `2xx`.
 #![cfg(all(feature = "testing", feature = "axum"))]
 
-#[path = "../examples/axum_receiver.rs"]
-mod receiver;
-#[path = "../examples/send.rs"]
-mod send;
+use crate::receiver;
+#[path = "../../examples/send.rs"]
+mod sender;
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use receiver::{Delivery, Receiver, router};
-use send::{Vendor, options};
+use sender::{Vendor, options};
 use utility_webhooks::idempotency::MemoryStore;
 use utility_webhooks::{smartcomply, smarterwx};
 
@@ -68,7 +67,7 @@ fn args(list: &[&str]) -> Vec<String> {
 async fn run(list: &[&str], secret: &str) -> (Result<u16, String>, String) {
     let options = options(&args(list)).unwrap();
     let mut out = Vec::new();
-    let result = send::send(&options, secret, &mut out).await;
+    let result = sender::send(&options, secret, &mut out).await;
     (result, String::from_utf8(out).unwrap())
 }
 

@@ -3,7 +3,7 @@
 //! secret, a lease token.
 #![cfg(feature = "tracing")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

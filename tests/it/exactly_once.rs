@@ -21,11 +21,9 @@
 //! when each kill falls; the assertions hold for any seed.
 #![cfg(all(feature = "axum", feature = "postgres"))]
 
-#[path = "../examples/axum_receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
+use crate::receiver;
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -104,7 +102,7 @@ enum Backend {
 }
 
 /// Not a test of its own: the body of an instance process, run by
-/// [`Instance::start`] as `<this binary> --exact instance_process` with
+/// [`Instance::start`] as `<this binary> --exact exactly_once::instance_process` with
 /// `EXACTLY_ONCE_INSTANCE` set. Without it, it returns at once.
 #[test]
 fn instance_process() {
@@ -190,7 +188,7 @@ impl Instance {
         let mut child = Command::new(exe)
             .args([
                 "--exact",
-                "instance_process",
+                "exactly_once::instance_process",
                 "--nocapture",
                 "--test-threads=1",
             ])

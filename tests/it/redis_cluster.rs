@@ -3,7 +3,7 @@
 //! slot work with no `CROSSSLOT`, and a restarted primary comes back.
 #![cfg(feature = "redis")]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

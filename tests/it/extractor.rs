@@ -3,7 +3,7 @@
 //! error says.
 #![cfg(feature = "axum")]
 
-mod common;
+use crate::common;
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,7 @@
 //! `Debug` of the verifiers holding several secrets are searched for every
 //! form a secret or a tag could take.
 
-mod common;
+use crate::common;
 
 use std::error::Error as _;
 

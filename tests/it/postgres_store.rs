@@ -2,12 +2,11 @@
 //! work's transaction (committed, rolled back, overtaken), the transaction
 //! helper, `purge`, and what happens when the server stops, restarts, or
 //! was never there. The contract every store keeps is checked in
-//! `tests/store_contract.rs`.
+//! `tests/it/store_contract.rs`.
 #![cfg(feature = "postgres")]
 
-mod common;
-#[path = "common/contract.rs"]
-mod contract;
+use crate::common;
+use crate::contract;
 
 use std::time::{Duration, Instant};
 

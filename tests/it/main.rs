@@ -1,0 +1,34 @@
+//! The integration tests, in one binary: one link instead of one per
+//! file. Each module is a former test file; the helpers they share are in
+//! `common`. Two tests stay binaries of their own: `fork_tokens` forks
+//! (safe only with no other test running) and `run_memory` measures the
+//! process's memory.
+
+mod common;
+#[path = "common/contract.rs"]
+mod contract;
+/// The receiver example, driven over HTTP by several tests.
+#[cfg(feature = "axum")]
+#[path = "../../examples/axum_receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
+
+mod axum_minimal;
+mod axum_receiver;
+mod delivery_faults;
+mod drift;
+mod exactly_once;
+mod extractor;
+mod postgres_store;
+mod properties;
+mod redis_cluster;
+mod redis_store;
+mod regressions;
+mod secrets;
+mod send;
+mod sizes;
+mod smartcomply;
+mod smarterwx;
+mod store_contract;
+mod testing;
+mod tracing;
