@@ -40,10 +40,28 @@ end
 return {1, redis.call('PTTL', KEYS[1])}
 ";
 
+/// The end of `COMPLETE`, `RELEASE` and `EXTEND` when the lease cannot
+/// act: `4` it completed the key itself, `2` another claim completed it,
+/// `3` another claim holds it. A macro, so that `concat!` joins it.
+macro_rules! refusal {
+    () => {
+        r"
+if v == 'c:' .. ARGV[1] then
+  return 4
+end
+if string.sub(v, 1, 2) == 'c:' then
+  return 2
+end
+return 3
+"
+    };
+}
+
 /// Turn this token's lease into a completion kept for the retention. A
 /// key that nobody holds (this lease expired, and nobody claimed it since)
-/// is completed too. Answers one of the `ACTED`, `LOST_*` codes.
-const COMPLETE: &str = r"
+/// is completed too; completing twice is not an error.
+const COMPLETE: &str = concat!(
+    r"
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == 'p:' .. ARGV[1] then
   redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
@@ -51,16 +69,14 @@ if (not v) or v == 'p:' .. ARGV[1] then
 end
 if v == 'c:' .. ARGV[1] then
   return 1
-end
-if string.sub(v, 1, 2) == 'c:' then
-  return 2
-end
-return 3
-";
+end",
+    refusal!()
+);
 
 /// Delete the record if this token's lease holds it; a key that nobody
 /// holds is free already.
-const RELEASE: &str = r"
+const RELEASE: &str = concat!(
+    r"
 local v = redis.call('GET', KEYS[1])
 if not v then
   return 1
@@ -68,32 +84,21 @@ end
 if v == 'p:' .. ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
-end
-if v == 'c:' .. ARGV[1] then
-  return 4
-end
-if string.sub(v, 1, 2) == 'c:' then
-  return 2
-end
-return 3
-";
+end",
+    refusal!()
+);
 
 /// Run this token's lease for another `ARGV[2]` ms from now; a key that
 /// nobody holds is taken up again.
-const EXTEND: &str = r"
+const EXTEND: &str = concat!(
+    r"
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == 'p:' .. ARGV[1] then
   redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
   return 1
-end
-if v == 'c:' .. ARGV[1] then
-  return 4
-end
-if string.sub(v, 1, 2) == 'c:' then
-  return 2
-end
-return 3
-";
+end",
+    refusal!()
+);
 
 /// What `COMPLETE`, `RELEASE` and `EXTEND` answer: `1` it acted, `2`
 /// another claim completed the key, `3` another claim holds it, `4` this

@@ -462,10 +462,13 @@ mod tests {
 
     #[test]
     fn work_whose_lease_is_overtaken_is_cancelled_and_released() {
-        let store = MemoryStore::new(10, DAY);
+        let store = Faulty {
+            extend_error: Some(StoreError::lease_lost(crate::idempotency::LostTo::Holder)),
+            ..Faulty::new()
+        };
         let lease = Duration::from_millis(100);
         let started = Instant::now();
-        let outcome = block_on(run(&Overtaken(&store), "k", lease, |_| {
+        let outcome = block_on(run(&store, "k", lease, |_| {
             std::future::pending::<Result<(), ()>>()
         }))
         .unwrap();
@@ -480,7 +483,10 @@ mod tests {
 
     #[test]
     fn work_is_cancelled_a_margin_before_a_lease_the_store_cannot_renew() {
-        let store = Unreachable(MemoryStore::new(10, DAY));
+        let store = Faulty {
+            extend_error: Some(StoreError::new(StoreErrorKind::Unavailable, "injected")),
+            ..Faulty::new()
+        };
         let lease = Duration::from_millis(500);
         let started = Instant::now();
         let outcome = block_on(run(&store, "k", lease, |_| {
@@ -530,7 +536,10 @@ mod tests {
 
     #[test]
     fn a_claim_that_came_back_after_its_deadline_starts_no_work() {
-        let store = Slow(MemoryStore::new(10, DAY));
+        let store = Faulty {
+            slow_claims: true,
+            ..Faulty::new()
+        };
         let ran = AtomicUsize::new(0);
         let outcome = block_on(run(&store, "k", Duration::from_millis(20), |_| async {
             ran.fetch_add(1, Ordering::SeqCst);
@@ -541,77 +550,9 @@ mod tests {
         assert_eq!(ran.load(Ordering::SeqCst), 0);
         // Released, not left to expire.
         assert!(matches!(
-            block_on(store.0.claim("k", LEASE)).unwrap(),
+            block_on(store.inner.claim("k", LEASE)).unwrap(),
             Claim::Acquired(_)
         ));
-    }
-
-    /// A store whose extensions always find the key taken by another.
-    struct Overtaken<'a>(&'a MemoryStore);
-
-    impl Store for Overtaken<'_> {
-        fn claim(
-            &self,
-            key: &str,
-            lease: Duration,
-        ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
-            self.0.claim(key, lease)
-        }
-        fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.complete(lease)
-        }
-        fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.release(lease)
-        }
-        async fn extend(&self, _: &mut Lease, _: Duration) -> Result<(), StoreError> {
-            Err(StoreError::lease_lost(crate::idempotency::LostTo::Holder))
-        }
-    }
-
-    /// A store whose extensions never reach it.
-    struct Unreachable(MemoryStore);
-
-    impl Store for Unreachable {
-        fn claim(
-            &self,
-            key: &str,
-            lease: Duration,
-        ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
-            self.0.claim(key, lease)
-        }
-        fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.complete(lease)
-        }
-        fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.release(lease)
-        }
-        async fn extend(&self, _: &mut Lease, _: Duration) -> Result<(), StoreError> {
-            Err(StoreError::new(StoreErrorKind::Unavailable, "injected"))
-        }
-    }
-
-    /// A store whose claims answer only after the lease they took ran out.
-    struct Slow(MemoryStore);
-
-    impl Store for Slow {
-        async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, StoreError> {
-            let claim = self.0.claim(key, lease).await;
-            Delay::new(lease + Duration::from_millis(5)).await;
-            claim
-        }
-        fn complete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.complete(lease)
-        }
-        fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.release(lease)
-        }
-        fn extend(
-            &self,
-            lease: &mut Lease,
-            d: Duration,
-        ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.extend(lease, d)
-        }
     }
 
     #[test]
@@ -636,27 +577,43 @@ mod tests {
         assert_eq!(token.len(), 32);
     }
 
-    /// A store whose `complete` fails a given number of times first.
-    struct Flaky {
+    /// A `MemoryStore` with faults injected: `complete` fails a number of
+    /// times first, `extend` always fails, or `claim` answers only after
+    /// the lease it took ran out.
+    struct Faulty {
         inner: MemoryStore,
-        failures: AtomicUsize,
-        kind: StoreErrorKind,
+        complete_failures: AtomicUsize,
+        complete_error: StoreErrorKind,
+        extend_error: Option<StoreError>,
+        slow_claims: bool,
     }
 
-    impl Store for Flaky {
-        fn claim(
-            &self,
-            key: &str,
-            lease: Duration,
-        ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
-            self.inner.claim(key, lease)
+    impl Faulty {
+        fn new() -> Self {
+            Faulty {
+                inner: MemoryStore::new(10, DAY),
+                complete_failures: AtomicUsize::new(0),
+                complete_error: StoreErrorKind::Unavailable,
+                extend_error: None,
+                slow_claims: false,
+            }
+        }
+    }
+
+    impl Store for Faulty {
+        async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, StoreError> {
+            let claim = self.inner.claim(key, lease).await;
+            if self.slow_claims {
+                Delay::new(lease + Duration::from_millis(5)).await;
+            }
+            claim
         }
 
         async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
-            let left = self.failures.load(Ordering::SeqCst);
+            let left = self.complete_failures.load(Ordering::SeqCst);
             if left > 0 {
-                self.failures.store(left - 1, Ordering::SeqCst);
-                return Err(StoreError::new(self.kind, "injected"));
+                self.complete_failures.store(left - 1, Ordering::SeqCst);
+                return Err(StoreError::new(self.complete_error, "injected"));
             }
             self.inner.complete(lease).await
         }
@@ -665,20 +622,19 @@ mod tests {
             self.inner.release(lease)
         }
 
-        fn extend(
-            &self,
-            lease: &mut Lease,
-            duration: Duration,
-        ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.inner.extend(lease, duration)
+        async fn extend(&self, lease: &mut Lease, duration: Duration) -> Result<(), StoreError> {
+            match &self.extend_error {
+                Some(err) => Err(err.clone()),
+                None => self.inner.extend(lease, duration).await,
+            }
         }
     }
 
-    fn flaky(failures: usize, kind: StoreErrorKind) -> Flaky {
-        Flaky {
-            inner: MemoryStore::new(10, DAY),
-            failures: AtomicUsize::new(failures),
-            kind,
+    fn flaky(failures: usize, kind: StoreErrorKind) -> Faulty {
+        Faulty {
+            complete_failures: AtomicUsize::new(failures),
+            complete_error: kind,
+            ..Faulty::new()
         }
     }
 
