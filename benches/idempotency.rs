@@ -29,6 +29,9 @@ mod receiver;
 #[cfg(all(feature = "redis", feature = "axum"))]
 #[path = "../tests/it/common/redis.rs"]
 mod redis_server;
+#[cfg(all(feature = "redis", feature = "axum"))]
+#[path = "common/http_round.rs"]
+mod rounds;
 
 use std::future::Future;
 use std::hint::black_box;
@@ -166,17 +169,16 @@ fn memory_ratio() {
 #[cfg(all(feature = "redis", feature = "axum"))]
 mod redis_parts {
     use std::net::Ipv4Addr;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
     use criterion::{Criterion, Throughput};
-    use time::OffsetDateTime;
     use utility_webhooks::idempotency::{Claim, RedisStore, Store};
     use utility_webhooks::{smartcomply, smarterwx};
 
     use super::receiver::{Receiver, router};
     use super::redis_server::{Options, RedisServer, find_redis_server};
+    use super::rounds;
     use super::{LEASE, SECRET, compact};
 
     /// Requests in flight in the HTTP measurement.
@@ -289,48 +291,15 @@ mod redis_parts {
             tokio::spawn(async move { axum::serve(listener, router(receiver)).await });
         }
         // Unique event ids, signed before the clock starts.
-        let template: serde_json::Value = serde_json::from_slice(body).unwrap();
-        let now = OffsetDateTime::now_utc();
-        let deliveries: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
-            (0..DELIVERIES)
-                .map(|i| {
-                    let mut event = template.clone();
-                    event["id"] = format!("evt_bench_{i:08}").into();
-                    let body = serde_json::to_vec(&event).unwrap();
-                    let header = smartcomply::sign(SECRET, now, &body);
-                    (body, header)
-                })
-                .collect(),
-        );
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let bases = Arc::new(bases);
-        let next = Arc::new(AtomicUsize::new(0));
-        let start = Instant::now();
-        let mut senders = tokio::task::JoinSet::new();
-        for _ in 0..CONCURRENCY {
-            let (client, bases, next) = (client.clone(), Arc::clone(&bases), Arc::clone(&next));
-            let deliveries = Arc::clone(&deliveries);
-            senders.spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((body, header)) = deliveries.get(i) else {
-                        break;
-                    };
-                    let response = client
-                        .post(&bases[i % bases.len()])
-                        .header(smartcomply::SIGNATURE_HEADER, header)
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), 204, "a fresh event is processed");
-                }
-            });
-        }
-        while let Some(done) = senders.join_next().await {
-            done.unwrap();
-        }
-        DELIVERIES as f64 / start.elapsed().as_secs_f64()
+        rounds::deliveries_per_second(
+            bases,
+            body,
+            SECRET,
+            &format!("{instances}_{round}"),
+            DELIVERIES,
+            CONCURRENCY,
+        )
+        .await
     }
 }
 

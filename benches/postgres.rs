@@ -31,9 +31,10 @@ mod pg_server;
 mod receiver;
 #[path = "../tests/it/common/redis.rs"]
 mod redis_server;
+#[path = "common/http_round.rs"]
+mod rounds;
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -214,49 +215,12 @@ async fn http_round(url: &str, instances: usize, round: usize) -> f64 {
         "/fixtures/smartcomply/partner.approved.json"
     ))
     .unwrap();
-    let template: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let now = OffsetDateTime::now_utc();
-    let run = format!("{:x}_{instances}_{round}", now.unix_timestamp());
-    let deliveries: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
-        (0..DELIVERIES)
-            .map(|i| {
-                let mut event = template.clone();
-                event["id"] = format!("evt_bench_{run}_{i:08}").into();
-                let body = serde_json::to_vec(&event).unwrap();
-                let header = smartcomply::sign(SECRET, now, &body);
-                (body, header)
-            })
-            .collect(),
+    let run = format!(
+        "{:x}_{instances}_{round}",
+        OffsetDateTime::now_utc().unix_timestamp()
     );
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let bases = Arc::new(bases);
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut senders = tokio::task::JoinSet::new();
-    for _ in 0..CONCURRENCY {
-        let (client, bases, next) = (client.clone(), Arc::clone(&bases), Arc::clone(&next));
-        let deliveries = Arc::clone(&deliveries);
-        senders.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((body, header)) = deliveries.get(i) else {
-                    break;
-                };
-                let response = client
-                    .post(&bases[i % bases.len()])
-                    .header(smartcomply::SIGNATURE_HEADER, header)
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 204, "a fresh event is processed");
-            }
-        });
-    }
-    while let Some(done) = senders.join_next().await {
-        done.unwrap();
-    }
-    let rate = DELIVERIES as f64 / start.elapsed().as_secs_f64();
+    let rate =
+        rounds::deliveries_per_second(bases, &body, SECRET, &run, DELIVERIES, CONCURRENCY).await;
     // The next round's receivers get connections of their own.
     for server in servers {
         server.abort();
