@@ -598,25 +598,39 @@ impl<'de> Reader<'de> {
     fn visit_array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.pos += 1;
         self.enter()?;
+        let depth = self.depth;
         let value = visitor.visit_seq(Items {
             reader: self,
             first: true,
-        })?;
-        self.depth -= 1;
-        self.expect(b']')?;
-        Ok(value)
+            closed: false,
+        });
+        self.closed(depth, value)
     }
 
     fn visit_object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.pos += 1;
         self.enter()?;
+        let depth = self.depth;
         let value = visitor.visit_map(Items {
             reader: self,
             first: true,
-        })?;
-        self.depth -= 1;
-        self.expect(b'}')?;
-        Ok(value)
+            closed: false,
+        });
+        self.closed(depth, value)
+    }
+
+    /// What a visitor made of an array or object entered at `depth`.
+    /// [`Items`] consumes the closing bracket (and leaves the level) when
+    /// the visitor reaches it; a visitor that stopped before it gave a
+    /// value for part of the input, so the read fails (at the end, in
+    /// [`from_slice`]). The value is handed on as it is, not unwrapped and
+    /// wrapped again, so that a large one is not copied on its way out.
+    #[inline(always)]
+    fn closed<T>(&self, depth: u32, value: Result<T>) -> Result<T> {
+        if value.is_ok() && self.depth == depth {
+            self.fail();
+        }
+        value
     }
 }
 
@@ -874,16 +888,25 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 struct Items<'a, 'de> {
     reader: &'a mut Reader<'de>,
     first: bool,
+    /// Whether the closing bracket has been consumed.
+    closed: bool,
 }
 
 impl Items<'_, '_> {
-    /// Move to the next item: `false` at the closing bracket `close` (left
-    /// for the caller), `true` before the next item, past its comma. A
-    /// missing or trailing comma fails.
+    /// Move to the next item: `false` at the closing bracket `close`
+    /// (consumed, leaving the level, and `false` again after that), `true`
+    /// before the next item, past its comma. A missing or trailing comma
+    /// fails.
     fn next(&mut self, close: u8) -> Result<bool> {
+        if self.closed {
+            return Ok(false);
+        }
         let reader = &mut *self.reader;
         let token = reader.next_token()?;
         if token == close {
+            reader.pos += 1;
+            reader.depth = reader.depth.saturating_sub(1);
+            self.closed = true;
             return Ok(false);
         }
         if !self.first {
