@@ -62,13 +62,14 @@ type Result<T> = std::result::Result<T, GaveUp>;
 #[inline]
 pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Result<T> {
     let mut reader = Reader::new(std::str::from_utf8(body).map_err(|_| GAVE_UP)?);
-    let value = T::deserialize(&mut reader)?;
+    // The result is handed on as it is (not unwrapped and wrapped again),
+    // so that a large value is not copied on its way out.
+    let value = T::deserialize(&mut reader);
     reader.skip_space();
-    if reader.pos == body.len() && !reader.failed.get() {
-        Ok(value)
-    } else {
-        Err(GAVE_UP)
+    if value.is_ok() && (reader.pos != body.len() || reader.failed.get()) {
+        return Err(GAVE_UP);
     }
+    value
 }
 
 /// Why [`from_slice`] gives up on `body` as a `T`: the byte where the
