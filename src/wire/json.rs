@@ -1034,6 +1034,45 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_at_the_edges_of_u64() {
+        for body in [
+            "0",
+            "7",
+            "-7",
+            "1234567890123456789",
+            "9999999999999999999",
+            "10000000000000000000",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "[9999999999999999999,18446744073709551615,1]",
+        ] {
+            fast(body.as_bytes());
+            assert!(
+                assert_agrees::<Vec<u64>>(format!("[{body}]").as_bytes())
+                    || body.starts_with('-')
+                    || body.starts_with('[')
+            );
+        }
+        assert_eq!(
+            from_slice::<u64>(b"18446744073709551615").ok(),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            from_slice::<u64>(b"9999999999999999999").ok(),
+            Some(9_999_999_999_999_999_999)
+        );
+        for past in [
+            "18446744073709551616",
+            "99999999999999999999",
+            "123456789012345678901234567890",
+            "-9223372036854775809",
+        ] {
+            assert!(from_slice::<u64>(past.as_bytes()).is_err(), "{past}");
+            assert!(from_slice::<i64>(past.as_bytes()).is_err(), "{past}");
+        }
+    }
+
+    #[test]
     fn explain_says_where_and_why_it_gave_up() {
         #[derive(serde::Deserialize)]
         #[allow(dead_code)]
