@@ -599,39 +599,25 @@ impl<'de> Reader<'de> {
     fn visit_array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.pos += 1;
         self.enter()?;
-        let depth = self.depth;
-        let value = visitor.visit_seq(Items {
+        // The visitor's result is returned as it is, so that a large value
+        // is written once, where the caller wants it: the closing bracket
+        // is consumed by `Items`, and a visitor that stops before it fails
+        // the read when `Items` is dropped.
+        visitor.visit_seq(Items {
             reader: self,
             first: true,
             closed: false,
-        });
-        self.closed(depth, value)
+        })
     }
 
     fn visit_object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.pos += 1;
         self.enter()?;
-        let depth = self.depth;
-        let value = visitor.visit_map(Items {
+        visitor.visit_map(Items {
             reader: self,
             first: true,
             closed: false,
-        });
-        self.closed(depth, value)
-    }
-
-    /// What a visitor made of an array or object entered at `depth`.
-    /// [`Items`] consumes the closing bracket (and leaves the level) when
-    /// the visitor reaches it; a visitor that stopped before it gave a
-    /// value for part of the input, so the read fails (at the end, in
-    /// [`from_slice`]). The value is handed on as it is, not unwrapped and
-    /// wrapped again, so that a large one is not copied on its way out.
-    #[inline(always)]
-    fn closed<T>(&self, depth: u32, value: Result<T>) -> Result<T> {
-        if value.is_ok() && self.depth == depth {
-            self.fail();
-        }
-        value
+        })
     }
 }
 
@@ -891,6 +877,19 @@ struct Items<'a, 'de> {
     first: bool,
     /// Whether the closing bracket has been consumed.
     closed: bool,
+}
+
+/// A visitor that is done with an array or object before its closing
+/// bracket (it stopped early, or failed) made its value, if any, from part
+/// of the input: the read fails, at the end, in [`from_slice`]. (On a
+/// visitor's error this gives up where `serde_json` may carry on for a
+/// visitor that drops the error; `serde_json` then decides.)
+impl Drop for Items<'_, '_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.reader.fail();
+        }
+    }
 }
 
 impl Items<'_, '_> {
