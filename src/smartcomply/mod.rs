@@ -144,16 +144,13 @@ impl Verifier {
     /// # Ok::<(), utility_webhooks::Error>(())
     /// ```
     pub fn verify(&self, signature: impl SignatureInput, body: &[u8]) -> Result<(), Error> {
-        self.verify_at(signature, body, OffsetDateTime::now_utc())
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body, unix_now())
+        })
     }
 
     /// [`Verifier::verify_at`] without its span.
-    fn check(
-        &self,
-        signature: &impl SignatureInput,
-        body: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<(), Error> {
+    fn check(&self, signature: &impl SignatureInput, body: &[u8], now: i64) -> Result<(), Error> {
         let header = Header::parse(signature.signature_value(SIGNATURE_HEADER)?)?;
         if !self
             .keys
@@ -171,7 +168,9 @@ impl Verifier {
         body: &[u8],
         now: OffsetDateTime,
     ) -> Result<(), Error> {
-        trace::verification(VENDOR, body.len(), || self.check(&signature, body, now))
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body, now.unix_timestamp())
+        })
     }
 
     /// Verify against the system clock, then [`parse`].
@@ -180,7 +179,10 @@ impl Verifier {
         signature: impl SignatureInput,
         body: &[u8],
     ) -> Result<Event, Error> {
-        self.verify_and_parse_at(signature, body, OffsetDateTime::now_utc())
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body, unix_now())?;
+            parse(body)
+        })
     }
 
     /// Verify as of `now`, then [`parse`].
@@ -191,7 +193,7 @@ impl Verifier {
         now: OffsetDateTime,
     ) -> Result<Event, Error> {
         trace::verification(VENDOR, body.len(), || {
-            self.check(&signature, body, now)?;
+            self.check(&signature, body, now.unix_timestamp())?;
             parse(body)
         })
     }
@@ -234,10 +236,35 @@ pub fn sign(secret: impl AsRef<[u8]>, timestamp: OffsetDateTime, body: &[u8]) ->
     format!("t={t},v1={v1}")
 }
 
-fn check_age(timestamp: i64, now: OffsetDateTime, tolerance: Duration) -> Result<(), Error> {
+/// The system clock in whole Unix seconds, rounded down as
+/// `OffsetDateTime::now_utc().unix_timestamp()` rounds (both read
+/// `SystemTime`), without building an `OffsetDateTime`: its calendar
+/// fields are never used here. A clock past `i64` seconds (about 292
+/// billion years) reads as the last second `i64` holds.
+fn unix_now() -> i64 {
+    unix_seconds(std::time::SystemTime::now())
+}
+
+/// `at` in whole Unix seconds, rounded down (toward the past), saturating
+/// at the ends of `i64`.
+fn unix_seconds(at: std::time::SystemTime) -> i64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let before = before.duration();
+            let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+            // A part second before the epoch rounds down to the next
+            // whole second further back.
+            let part = i64::from(before.subsec_nanos() > 0);
+            whole.checked_neg().unwrap_or(i64::MIN).saturating_sub(part)
+        }
+    }
+}
+
+fn check_age(timestamp: i64, now: i64, tolerance: Duration) -> Result<(), Error> {
     // i128 holds every difference of two i64 and every u64, so nothing here
     // can overflow.
-    let age = i128::from(now.unix_timestamp()) - i128::from(timestamp);
+    let age = i128::from(now) - i128::from(timestamp);
     let tolerance = i128::from(tolerance.as_secs());
     if age > tolerance {
         Err(Error::TimestampTooOld)
@@ -268,7 +295,51 @@ impl<'a> Header<'a> {
     /// value sent during a rotation) is skipped, as Stripe's libraries do:
     /// the header passes when any readable `v1` matches, and only a header
     /// with no readable `v1` at all is [`Error::MalformedSignature`].
+    ///
+    /// The header as SmartComply sends it, `t=<digits>,v1=<64 hex>`, is
+    /// read without searching ([`Header::parse_usual`]); anything else
+    /// goes through the general reader ([`Header::parse_general`]), which
+    /// gives the same result for that shape too.
+    #[inline]
     fn parse(header: &'a [u8]) -> Result<Self, Error> {
+        match Self::parse_usual(header) {
+            Some(header) => Ok(header),
+            None => Self::parse_general(header),
+        }
+    }
+
+    /// The usual shape, `t=<digits>,v1=<64 hex>` with nothing around it:
+    /// `None` for anything else, including a timestamp past `i64` or a
+    /// `v1` that is not 64 hex digits, which the general reader then
+    /// decides.
+    ///
+    /// Kept beside the general reader, measured: see "One SmartComply
+    /// header reader, and a fast path for its usual shape" in
+    /// `docs/ARCHITECTURE.md`.
+    #[inline]
+    fn parse_usual(header: &'a [u8]) -> Option<Self> {
+        let rest = header.strip_prefix(b"t=")?;
+        // The hex after `,v1=` is exactly 64 digits, so the comma sits
+        // 69 bytes before the end.
+        let comma = rest.len().checked_sub(2 * signature::TAG_LEN + 4)?;
+        let (timestamp_text, tail) = rest.split_at(comma);
+        let hex_digits = tail.strip_prefix(b",v1=")?;
+        if !timestamp_text.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let timestamp = parse_unix(timestamp_text)?;
+        let tag = signature::decode_tag(hex_digits)?;
+        Some(Header {
+            timestamp_text,
+            timestamp,
+            signatures: Tags::from(tag),
+        })
+    }
+
+    /// The general reader, for every header the usual shape does not
+    /// cover.
+    #[cold]
+    fn parse_general(header: &'a [u8]) -> Result<Self, Error> {
         let raw = header.trim_ascii();
         if raw.is_empty() {
             return Err(Error::MissingSignature);
@@ -554,6 +625,92 @@ mod tests {
         }
     }
 
+    fn general_header(header: &[u8]) -> Result<(Vec<u8>, i64, Vec<Tag>), Error> {
+        Header::parse_general(header).map(|h| {
+            let tags = h.signatures.iter().copied().collect();
+            (h.timestamp_text.to_vec(), h.timestamp, tags)
+        })
+    }
+
+    /// Where the usual-shape reader answers, the general reader gives the
+    /// same header; and `Header::parse` always gives what the general
+    /// reader gives.
+    fn assert_fast_path_agrees(header: &[u8]) {
+        let general = general_header(header);
+        if let Some(h) = Header::parse_usual(header) {
+            let tags: Vec<Tag> = h.signatures.iter().copied().collect();
+            let fast = (h.timestamp_text.to_vec(), h.timestamp, tags);
+            assert_eq!(
+                format!("{:?}", Ok::<_, Error>(fast)),
+                format!("{general:?}"),
+                "{:?}",
+                String::from_utf8_lossy(header)
+            );
+        }
+        assert_eq!(
+            format!("{:?}", one_pass_header(header)),
+            format!("{general:?}"),
+            "{:?}",
+            String::from_utf8_lossy(header)
+        );
+    }
+
+    #[test]
+    fn the_usual_shape_takes_the_fast_path() {
+        let header = sign(SECRET, NOW, b"x");
+        assert!(Header::parse_usual(header.as_bytes()).is_some());
+        assert_fast_path_agrees(header.as_bytes());
+        let v1 = header.split_once(",v1=").unwrap().1;
+        for (h, fast) in [
+            (format!("t=0,v1={v1}"), true),
+            (format!("t=,v1={v1}"), false),
+            (format!("t=-1,v1={v1}"), false),
+            (format!("t=+1,v1={v1}"), false),
+            (format!("t=9223372036854775807,v1={v1}"), true),
+            (format!("t=9223372036854775808,v1={v1}"), false),
+            (format!("t=1777989600,v1={}", v1.to_uppercase()), true),
+            (format!("t=1777989600,v1={}g", &v1[..63]), false),
+            (format!("t=1777989600,v1={v1} "), false),
+            (format!(" t=1777989600,v1={v1}"), false),
+            (format!("t=1777989600 ,v1={v1}"), false),
+            (format!("t=1777989600,v1={v1},"), false),
+            (format!("t=1,v1=1,v1={v1}"), false),
+            (format!("t=1777989600,v0={v1}"), false),
+            (format!("v1={v1},t=1777989600"), false),
+            ("t=1,v1=".to_owned(), false),
+            (String::new(), false),
+        ] {
+            assert_eq!(Header::parse_usual(h.as_bytes()).is_some(), fast, "{h:?}");
+            assert_fast_path_agrees(h.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn the_fast_path_agrees_with_the_general_reader_on_usual_shapes(
+            t in "[ ]?[+-]?[0-9]{0,21}[ a]?",
+            sep in proptest::prop_oneof![",v1=", ", v1=", ",v1 =", ",v0=", ",v1=="],
+            v1 in "[0-9a-fA-F]{62,66}|[0-9a-gA-G ,]{64}",
+            tail in proptest::prop_oneof!["", " ", ",", ",v1=0", "\\x00"],
+        ) {
+            let header = format!("t={t}{sep}{v1}{tail}");
+            assert_fast_path_agrees(header.as_bytes());
+        }
+
+        #[test]
+        fn the_fast_path_agrees_with_the_general_reader_on_any_bytes(
+            header in proptest::collection::vec(proptest::num::u8::ANY, 0..90),
+            usual in proptest::bool::ANY,
+        ) {
+            // Half the cases start as the usual shape does.
+            let mut bytes = if usual { b"t=".to_vec() } else { Vec::new() };
+            bytes.extend_from_slice(&header);
+            assert_fast_path_agrees(&bytes);
+        }
+    }
+
     #[test]
     fn non_utf8_header_is_malformed_not_a_panic() {
         let got = verifier()
@@ -584,6 +741,55 @@ mod tests {
         let header = sign(SECRET, NOW, b"b");
         wide.verify_at(header, b"b", datetime!(9999-12-31 23:59:59 UTC))
             .unwrap();
+    }
+
+    #[test]
+    fn unix_seconds_round_down_as_offset_date_time_does() {
+        use std::time::{Duration as Span, UNIX_EPOCH};
+        for nanos in [
+            0i128,
+            1,
+            999_999_999,
+            1_000_000_000,
+            1_000_000_001,
+            1_777_989_600_000_000_000,
+            1_777_989_600_999_999_999,
+            -1,
+            -999_999_999,
+            -1_000_000_000,
+            -1_000_000_001,
+            -1_777_989_600_500_000_000,
+        ] {
+            let magnitude = Span::from_nanos(u64::try_from(nanos.unsigned_abs()).unwrap());
+            let at = if nanos < 0 {
+                UNIX_EPOCH - magnitude
+            } else {
+                UNIX_EPOCH + magnitude
+            };
+            let want = OffsetDateTime::from(at).unix_timestamp();
+            assert_eq!(unix_seconds(at), want, "{nanos} ns");
+        }
+        let clock = unix_now();
+        let reference = OffsetDateTime::now_utc().unix_timestamp();
+        assert!((reference - clock).abs() <= 1, "{clock} {reference}");
+    }
+
+    #[test]
+    fn the_system_clock_path_keeps_the_window() {
+        let v = verifier();
+        let at = |offset: i64| {
+            let t = OffsetDateTime::now_utc().unix_timestamp() + offset;
+            let v1 =
+                signature::sign_hex(SECRET.as_bytes(), &[t.to_string().as_bytes(), b".", b"b"]);
+            v.verify(format!("t={t},v1={v1}"), b"b")
+        };
+        // A second's slack either side for the clock moving on between
+        // signing and checking.
+        at(0).unwrap();
+        at(-299).unwrap();
+        at(299).unwrap();
+        assert!(matches!(at(-302), Err(Error::TimestampTooOld)));
+        assert!(matches!(at(302), Err(Error::TimestampInFuture)));
     }
 
     #[test]

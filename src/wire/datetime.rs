@@ -257,6 +257,74 @@ mod tests {
         }
     }
 
+    /// The date rules the plain way, as `time` states them: the digits
+    /// at their places, then `Date::from_calendar_date`.
+    fn reference_date(b: &[u8]) -> Option<Date> {
+        let text = std::str::from_utf8(b.get(..10)?).ok()?;
+        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+            let part = text.get(range)?;
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().ok()
+            } else {
+                None
+            }
+        };
+        if text.as_bytes().get(4) != Some(&b'-') || text.as_bytes().get(7) != Some(&b'-') {
+            return None;
+        }
+        let year = i32::try_from(digits(0..4)?).ok()?;
+        let month = Month::try_from(u8::try_from(digits(5..7)?).ok()?).ok()?;
+        let day = u8::try_from(digits(8..10)?).ok()?;
+        Date::from_calendar_date(year, month, day).ok()
+    }
+
+    #[test]
+    fn every_day_of_every_year_as_time_reads_it() {
+        for year in 0..=9999 {
+            for month in 0..=13u8 {
+                for day in [0u8, 1, 27, 28, 29, 30, 31, 32, 99] {
+                    let text = format!("{year:04}-{month:02}-{day:02}");
+                    assert_eq!(
+                        date_at(text.as_bytes()),
+                        reference_date(text.as_bytes()),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn dates_agree_with_the_reference_on_any_text(
+            text in "[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9 +x-]{10,12}|[\\x00-\\xff]{0,12}",
+        ) {
+            let b = text.as_bytes();
+            proptest::prop_assert_eq!(date_at(b), reference_date(b), "{:?}", text);
+            if b.len() == 10 {
+                proptest::prop_assert_eq!(parse_date(&text), reference_date(b));
+            }
+        }
+
+        #[test]
+        fn dates_agree_with_the_reference_on_any_bytes(
+            b in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        ) {
+            proptest::prop_assert_eq!(date_at(&b), reference_date(&b));
+        }
+
+        #[test]
+        fn instants_agree_with_rfc3339_where_both_read(
+            (y, mo, d, h, mi, s) in (0i32..=9999, 1u8..=12, 1u8..=31, 0u8..=23, 0u8..=59, 0u8..=59),
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+            let want = OffsetDateTime::parse(&text, &Rfc3339).ok();
+            proptest::prop_assert_eq!(fast_instant(text.as_bytes()), want, "{}", text);
+        }
+    }
+
     #[test]
     fn echo_is_bounded() {
         let long = "9".repeat(1000);

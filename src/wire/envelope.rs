@@ -33,11 +33,7 @@ where
 {
     d.deserialize_map(EnvelopeVisitor {
         full: true,
-        finish: |id, time, version, payload| match (id, time) {
-            (Some(id), Some(time)) => Ok(build(id, time, version, payload)),
-            (None, _) => Err(T::ID_KEY),
-            (_, None) => Err(T::TIME_KEY),
-        },
+        finish: Full(build),
         marker: PhantomData::<fn() -> (I, T)>,
     })
 }
@@ -50,9 +46,69 @@ where
 {
     d.deserialize_map(EnvelopeVisitor {
         full: false,
-        finish: |_, _, _, payload| Ok(payload),
+        finish: PayloadOnly,
         marker: PhantomData::<fn() -> (IgnoredAny, T)>,
     })
+}
+
+/// What an [`EnvelopeVisitor`] makes of the parts it read, or which
+/// required key is missing. The error type is the visitor's own, so the
+/// result is written once, where the visitor returns it, not converted
+/// from another `Result` (which would copy a large payload once more).
+trait Finish<I, T> {
+    type Output;
+
+    fn finish<E: de::Error>(
+        self,
+        id: Option<I>,
+        time: Option<OffsetDateTime>,
+        version: Option<String>,
+        payload: T,
+    ) -> Result<Self::Output, E>;
+}
+
+/// The whole envelope, identity and time required.
+struct Full<B>(B);
+
+impl<I, T, R, B> Finish<I, T> for Full<B>
+where
+    T: Envelope,
+    B: FnOnce(I, OffsetDateTime, Option<String>, T) -> R,
+{
+    type Output = R;
+
+    #[inline(always)]
+    fn finish<E: de::Error>(
+        self,
+        id: Option<I>,
+        time: Option<OffsetDateTime>,
+        version: Option<String>,
+        payload: T,
+    ) -> Result<R, E> {
+        match (id, time) {
+            (Some(id), Some(time)) => Ok((self.0)(id, time, version, payload)),
+            (None, _) => Err(E::missing_field(T::ID_KEY)),
+            (_, None) => Err(E::missing_field(T::TIME_KEY)),
+        }
+    }
+}
+
+/// The payload alone.
+struct PayloadOnly;
+
+impl<I, T> Finish<I, T> for PayloadOnly {
+    type Output = T;
+
+    #[inline(always)]
+    fn finish<E: de::Error>(
+        self,
+        _: Option<I>,
+        _: Option<OffsetDateTime>,
+        _: Option<String>,
+        payload: T,
+    ) -> Result<T, E> {
+        Ok(payload)
+    }
 }
 
 /// Write an envelope in the order `id`, version, tag, time, payload,
@@ -101,8 +157,8 @@ impl<T: Envelope> Serialize for Payload<'_, T> {
     }
 }
 
-/// Reads an envelope's keys and hands what it found to `finish`, which
-/// makes the result or names a missing key.
+/// Reads an envelope's keys and hands what it found to `finish` (a
+/// [`Finish`]), which makes the result or names a missing key.
 struct EnvelopeVisitor<I, T, F> {
     /// Whether identity and time are read (and required).
     full: bool,
@@ -188,13 +244,13 @@ fn duplicate<E: de::Error>(seen: bool, key: &'static str) -> Result<(), E> {
     }
 }
 
-impl<'de, I, T, F, R> Visitor<'de> for EnvelopeVisitor<I, T, F>
+impl<'de, I, T, F> Visitor<'de> for EnvelopeVisitor<I, T, F>
 where
     I: Deserialize<'de>,
     T: Envelope,
-    F: FnOnce(Option<I>, Option<OffsetDateTime>, Option<String>, T) -> Result<R, &'static str>,
+    F: Finish<I, T>,
 {
-    type Value = R;
+    type Value = F::Output;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.full {
@@ -277,7 +333,7 @@ where
         let Some(payload) = payload else {
             return Err(de::Error::missing_field(T::PAYLOAD_KEY));
         };
-        (self.finish)(id, time, version, payload).map_err(de::Error::missing_field)
+        self.finish.finish(id, time, version, payload)
     }
 }
 

@@ -62,13 +62,14 @@ type Result<T> = std::result::Result<T, GaveUp>;
 #[inline]
 pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(body: &'de [u8]) -> Result<T> {
     let mut reader = Reader::new(std::str::from_utf8(body).map_err(|_| GAVE_UP)?);
-    let value = T::deserialize(&mut reader)?;
+    // The result is handed on as it is (not unwrapped and wrapped again),
+    // so that a large value is not copied on its way out.
+    let value = T::deserialize(&mut reader);
     reader.skip_space();
-    if reader.pos == body.len() && !reader.failed.get() {
-        Ok(value)
-    } else {
-        Err(GAVE_UP)
+    if value.is_ok() && (reader.pos != body.len() || reader.failed.get()) {
+        return Err(GAVE_UP);
     }
+    value
 }
 
 /// Why [`from_slice`] gives up on `body` as a `T`: the byte where the
@@ -598,25 +599,25 @@ impl<'de> Reader<'de> {
     fn visit_array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.pos += 1;
         self.enter()?;
-        let value = visitor.visit_seq(Items {
+        // The visitor's result is returned as it is, so that a large value
+        // is written once, where the caller wants it: the closing bracket
+        // is consumed by `Items`, and a visitor that stops before it fails
+        // the read when `Items` is dropped.
+        visitor.visit_seq(Items {
             reader: self,
             first: true,
-        })?;
-        self.depth -= 1;
-        self.expect(b']')?;
-        Ok(value)
+            closed: false,
+        })
     }
 
     fn visit_object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.pos += 1;
         self.enter()?;
-        let value = visitor.visit_map(Items {
+        visitor.visit_map(Items {
             reader: self,
             first: true,
-        })?;
-        self.depth -= 1;
-        self.expect(b'}')?;
-        Ok(value)
+            closed: false,
+        })
     }
 }
 
@@ -874,16 +875,38 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 struct Items<'a, 'de> {
     reader: &'a mut Reader<'de>,
     first: bool,
+    /// Whether the closing bracket has been consumed.
+    closed: bool,
+}
+
+/// A visitor that is done with an array or object before its closing
+/// bracket (it stopped early, or failed) made its value, if any, from part
+/// of the input: the read fails, at the end, in [`from_slice`]. (On a
+/// visitor's error this gives up where `serde_json` may carry on for a
+/// visitor that drops the error; `serde_json` then decides.)
+impl Drop for Items<'_, '_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.reader.fail();
+        }
+    }
 }
 
 impl Items<'_, '_> {
-    /// Move to the next item: `false` at the closing bracket `close` (left
-    /// for the caller), `true` before the next item, past its comma. A
-    /// missing or trailing comma fails.
+    /// Move to the next item: `false` at the closing bracket `close`
+    /// (consumed, leaving the level, and `false` again after that), `true`
+    /// before the next item, past its comma. A missing or trailing comma
+    /// fails.
     fn next(&mut self, close: u8) -> Result<bool> {
+        if self.closed {
+            return Ok(false);
+        }
         let reader = &mut *self.reader;
         let token = reader.next_token()?;
         if token == close {
+            reader.pos += 1;
+            reader.depth = reader.depth.saturating_sub(1);
+            self.closed = true;
             return Ok(false);
         }
         if !self.first {
@@ -1007,6 +1030,45 @@ mod tests {
             "gave up on {:?}",
             String::from_utf8_lossy(body)
         );
+    }
+
+    #[test]
+    fn whole_numbers_at_the_edges_of_u64() {
+        for body in [
+            "0",
+            "7",
+            "-7",
+            "1234567890123456789",
+            "9999999999999999999",
+            "10000000000000000000",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "[9999999999999999999,18446744073709551615,1]",
+        ] {
+            fast(body.as_bytes());
+            assert!(
+                assert_agrees::<Vec<u64>>(format!("[{body}]").as_bytes())
+                    || body.starts_with('-')
+                    || body.starts_with('[')
+            );
+        }
+        assert_eq!(
+            from_slice::<u64>(b"18446744073709551615").ok(),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            from_slice::<u64>(b"9999999999999999999").ok(),
+            Some(9_999_999_999_999_999_999)
+        );
+        for past in [
+            "18446744073709551616",
+            "99999999999999999999",
+            "123456789012345678901234567890",
+            "-9223372036854775809",
+        ] {
+            assert!(from_slice::<u64>(past.as_bytes()).is_err(), "{past}");
+            assert!(from_slice::<i64>(past.as_bytes()).is_err(), "{past}");
+        }
     }
 
     #[test]

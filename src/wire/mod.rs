@@ -336,10 +336,22 @@ fn slowly<T: Decode>(body: &[u8]) -> Result<T, PayloadError> {
     T::decode_slowly(body)
 }
 
-/// [`decode`], with the error as the crate's [`Error`].
+/// [`decode`], with the error as the crate's [`Error`]: the fast reader's
+/// value goes straight into the `Result` the caller returns, not through
+/// [`decode`]'s `Result` first (each step would copy it).
 #[inline]
 pub(crate) fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
-    decode(body).map_err(Error::Payload)
+    match json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(_) => slowly_body(body),
+    }
+}
+
+/// The slow half of [`decode_body`].
+#[cold]
+#[inline(never)]
+fn slowly_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
+    T::decode_slowly(body).map_err(Error::Payload)
 }
 
 /// Why the fast reader gives up on `body` as a `T`, where and with what
