@@ -35,13 +35,14 @@ mod rounds;
 
 use std::future::Future;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use common::*;
 use criterion::{Criterion, Throughput};
 use time::OffsetDateTime;
-use utility_webhooks::idempotency::{Claim, MemoryStore, Store};
+use utility_webhooks::idempotency::{Claim, DynStore, MemoryStore, Store};
 use utility_webhooks::smartcomply;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -88,7 +89,7 @@ impl Keys {
 }
 
 /// Claim a fresh key and complete it.
-fn claim_and_complete(store: &MemoryStore, key: &str) {
+fn claim_and_complete<S: Store + ?Sized>(store: &S, key: &str) {
     match ready(store.claim(black_box(key), LEASE)).unwrap() {
         Claim::Acquired(lease) => ready(store.complete(&lease)).unwrap(),
         other => panic!("a forgotten key is free, got {other:?}"),
@@ -125,6 +126,35 @@ fn memory(c: &mut Criterion) {
         b.iter(|| claim_and_complete(&store, keys.next()))
     });
     g.finish();
+}
+
+/// `claim` + `complete` through `Arc<dyn DynStore>` (boxed futures) over
+/// the same on the `MemoryStore` itself, timed interleaved.
+fn dyn_ratio() {
+    let (mut direct_keys, mut dyn_keys) = (Keys::new(), Keys::new());
+    let direct = full_store(&mut direct_keys);
+    let boxed: Arc<dyn DynStore> = Arc::new(full_store(&mut dyn_keys));
+    let mut plain = || claim_and_complete(&direct, direct_keys.next());
+    let mut through_dyn = || claim_and_complete(&boxed, dyn_keys.next());
+    let (mut ratios, mut direct_ns, mut dyn_ns) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let d = nanos_per_call(SLICE, &mut plain);
+        let b = nanos_per_call(SLICE, &mut through_dyn);
+        ratios.push(b / d);
+        direct_ns.push(d);
+        dyn_ns.push(b);
+    }
+    let (r1, r2, r3) = quartiles_of(ratios);
+    let (_, d, _) = quartiles_of(direct_ns);
+    let (_, b, _) = quartiles_of(dyn_ns);
+    println!();
+    println!(
+        "| MemoryStore claim + complete | direct | through Arc<dyn DynStore> | dyn / direct (IQR) |"
+    );
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| interleaved, {ROUNDS} rounds | {d:.0} ns | {b:.0} ns | {r2:.2}x ({r1:.2}-{r3:.2}) |"
+    );
 }
 
 /// `claim` + `complete` on a `MemoryStore` over `verify_and_parse`, timed
@@ -313,6 +343,7 @@ fn main() {
         .configure_from_args();
     memory(&mut c);
     memory_ratio();
+    dyn_ratio();
     #[cfg(all(feature = "redis", feature = "axum"))]
     redis_parts::run(&mut c);
     #[cfg(not(all(feature = "redis", feature = "axum")))]
