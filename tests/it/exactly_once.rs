@@ -24,6 +24,7 @@
 use crate::receiver;
 
 use crate::common;
+use common::SplitMix64;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -64,33 +65,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// One of these runs at a time: each is two processes and a server.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A tiny deterministic generator (splitmix64).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
-
+/// The seed from `FAULT_SEED`, or a fixed default.
 fn seed() -> u64 {
-    let Ok(text) = std::env::var("FAULT_SEED") else {
-        return 0x0e0c_e5ee;
-    };
-    let text = text.trim();
-    let parsed = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    parsed.unwrap_or_else(|_| panic!("FAULT_SEED must be a number, not {text:?}"))
+    common::fault_seed(0x0e0c_e5ee)
 }
 
 /// Which store the instances share.

@@ -124,3 +124,52 @@ pub fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("array of numbers", b"[1, 2, 3]".to_vec()),
     ]
 }
+
+/// A tiny deterministic generator (splitmix64), for the fault tests.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The generator of one attempt at one event: its fate depends on the
+    /// seed, the key and the attempt's number only.
+    pub fn for_event(seed: u64, key: &str, attempt: u64) -> Self {
+        // FNV-1a over the key, mixed with the seed and the attempt.
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut rng = SplitMix64(seed ^ hash);
+        rng.0 ^= rng.next_u64() ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        rng
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// `true` with a probability of `percent` in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// The seed from `FAULT_SEED` (decimal or `0x` hex), or `default`.
+pub fn fault_seed(default: u64) -> u64 {
+    let Ok(text) = std::env::var("FAULT_SEED") else {
+        return default;
+    };
+    let text = text.trim();
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.unwrap_or_else(|_| panic!("FAULT_SEED must be a number, not {text:?}"))
+}
