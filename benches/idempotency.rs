@@ -23,9 +23,7 @@
 mod common;
 
 #[cfg(all(feature = "redis", feature = "axum"))]
-#[path = "../examples/axum_receiver.rs"]
-#[allow(dead_code)] // the bench uses the router, not every builder method
-mod receiver;
+use utility_webhooks_receiver as receiver;
 #[cfg(all(feature = "redis", feature = "axum"))]
 #[path = "../tests/it/common/redis.rs"]
 mod redis_server;

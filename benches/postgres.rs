@@ -26,9 +26,7 @@
 
 #[path = "../tests/it/common/postgres.rs"]
 mod pg_server;
-#[path = "../examples/axum_receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
+use utility_webhooks_receiver as receiver;
 #[path = "../tests/it/common/redis.rs"]
 mod redis_server;
 #[path = "common/http_round.rs"]

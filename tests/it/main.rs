@@ -7,11 +7,9 @@
 mod common;
 #[path = "common/contract.rs"]
 mod contract;
-/// The receiver example, driven over HTTP by several tests.
+/// The receiver the example runs, driven over HTTP by several tests.
 #[cfg(feature = "axum")]
-#[path = "../../examples/axum_receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
+use utility_webhooks_receiver as receiver;
 
 mod axum_minimal;
 mod axum_receiver;
