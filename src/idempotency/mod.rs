@@ -483,6 +483,34 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// What a store's fenced `complete`, `release` or `extend` answers, as one
+/// code the stores' scripts and statements share.
+pub(crate) mod code {
+    /// It acted: the key is taken, extended or completed by this token.
+    pub const ACTED: i64 = 0;
+    /// Another claim completed the key.
+    pub const COMPLETED: i64 = 2;
+    /// Another claim holds the key.
+    pub const HELD: i64 = 3;
+    /// This token completed the key.
+    pub const OWN_COMPLETION: i64 = 4;
+}
+
+/// The result of a fenced operation that answered `code`; `store` names
+/// the store in the error for a code no operation answers.
+pub(crate) fn acted(code: i64, store: &str) -> Result<(), StoreError> {
+    match code {
+        code::ACTED => Ok(()),
+        code::COMPLETED => Err(StoreError::lease_lost(LostTo::Completion)),
+        code::OWN_COMPLETION => Err(StoreError::lease_lost(LostTo::OwnCompletion)),
+        code::HELD => Err(StoreError::lease_lost(LostTo::Holder)),
+        _ => Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!("unexpected answer from {store}"),
+        )),
+    }
+}
+
 /// Why a lease can no longer act on its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LostTo {

@@ -11,7 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, SqlSafeStr as _, SqlStr};
 
 use super::run::{catching, first, keep, panic_message, timeout};
-use super::{Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, cap_retention};
+use super::{
+    Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, acted, cap_retention,
+};
 
 /// The longest one operation may take by the client's clock: waiting for
 /// a connection, then the statement.
@@ -36,17 +38,10 @@ const SCHEMA: &str = include_str!("../../migrations/webhook_claims.sql");
 
 /// The codes the statements answer with.
 mod code {
-    /// It acted: the key is taken, extended or completed by this token.
-    pub const ACTED: i32 = 0;
-    /// Another claim completed the key.
-    pub const COMPLETED: i32 = 2;
-    /// Another claim holds the key.
-    pub const HELD: i32 = 3;
-    /// This token completed the key.
-    pub const OWN_COMPLETION: i32 = 4;
+    pub use crate::idempotency::code::*;
     /// The row read is older than the one the statement acted on: run it
     /// again.
-    pub const STALE: i32 = 9;
+    pub const STALE: i64 = 9;
 }
 
 /// An idempotency [`Store`] on PostgreSQL, through sqlx, shared by every
@@ -696,7 +691,7 @@ impl PostgresStore {
         micros: i64,
         deadline: Instant,
         what: &'static str,
-    ) -> Result<(i32, i64), StoreError> {
+    ) -> Result<(i64, i64), StoreError> {
         // `release` deletes: no row at all means the key is free. The
         // others insert: no row means one appeared after the statement
         // began.
@@ -713,8 +708,8 @@ impl PostgresStore {
                 None => return Err(no_answer(what, OPERATION_DEADLINE)),
             };
             match rows.first() {
-                Some(&(code, _)) if code == code::STALE => continue,
-                Some(&answer) => return Ok(answer),
+                Some(&(code, _)) if i64::from(code) == code::STALE => continue,
+                Some(&(code, left)) => return Ok((i64::from(code), left)),
                 None if no_row_is_free => return Ok((code::ACTED, 0)),
                 None => continue,
             }
@@ -742,7 +737,7 @@ impl PostgresStore {
                 "complete",
             )
             .await?;
-        acted(code)
+        acted(code, "PostgreSQL")
     }
 
     /// `statement` for `lease` on a connection from the pool; the code and
@@ -753,7 +748,7 @@ impl PostgresStore {
         lease: &Lease,
         micros: i64,
         what: &'static str,
-    ) -> Result<(i32, i64), StoreError> {
+    ) -> Result<(i64, i64), StoreError> {
         let deadline = Instant::now() + OPERATION_DEADLINE;
         let mut connection = self.acquire(deadline, what).await?;
         self.act_on(&mut connection, statement, lease, micros, deadline, what)
@@ -785,17 +780,6 @@ impl PostgresStore {
     }
 }
 
-/// What the statements answer, for `complete`, `release` and `extend`.
-fn acted(code: i32) -> Result<(), StoreError> {
-    match code {
-        code::ACTED => Ok(()),
-        code::COMPLETED => Err(StoreError::lease_lost(LostTo::Completion)),
-        code::OWN_COMPLETION => Err(StoreError::lease_lost(LostTo::OwnCompletion)),
-        code::HELD => Err(StoreError::lease_lost(LostTo::Holder)),
-        _ => Err(unexpected()),
-    }
-}
-
 /// A code the statements never answer.
 fn unexpected() -> StoreError {
     StoreError::new(
@@ -820,7 +804,7 @@ impl Store for PostgresStore {
         let (code, _) = self
             .act(&self.statements.complete, lease, retention, "complete")
             .await?;
-        match acted(code) {
+        match acted(code, "PostgreSQL") {
             // Completing twice is not an error.
             Err(e) if e.lost_to() == Some(LostTo::OwnCompletion) => Ok(()),
             other => other,
@@ -831,7 +815,7 @@ impl Store for PostgresStore {
         let (code, _) = self
             .act(&self.statements.release, lease, 0, "release")
             .await?;
-        acted(code)
+        acted(code, "PostgreSQL")
     }
 
     async fn extend(&self, lease: &mut Lease, duration: Duration) -> Result<(), StoreError> {
@@ -840,7 +824,7 @@ impl Store for PostgresStore {
         let (code, _) = self
             .act(&self.statements.take, lease, micros(duration), "extend")
             .await?;
-        acted(code)?;
+        acted(code, "PostgreSQL")?;
         lease.extended(sent, duration);
         Ok(())
     }

@@ -11,7 +11,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, Script};
 
 use super::run::timeout;
-use super::{Claim, Lease, LostTo, Store, StoreError, StoreErrorKind, cap_retention};
+use super::{Claim, Lease, Store, StoreError, StoreErrorKind, acted, cap_retention};
 
 /// The longest one operation may take, retries and a `NOSCRIPT` reload
 /// (three round trips) included.
@@ -42,7 +42,7 @@ return {1, redis.call('PTTL', KEYS[1])}
 
 /// The end of `COMPLETE`, `RELEASE` and `EXTEND` when the lease cannot
 /// act: `4` it completed the key itself, `2` another claim completed it,
-/// `3` another claim holds it. A macro, so that `concat!` joins it.
+/// `3` another claim holds it (`super::code`; `0` is "it acted"). A macro, so that `concat!` joins it.
 macro_rules! refusal {
     () => {
         r"
@@ -65,10 +65,10 @@ const COMPLETE: &str = concat!(
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == 'p:' .. ARGV[1] then
   redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
-  return 1
+  return 0
 end
 if v == 'c:' .. ARGV[1] then
-  return 1
+  return 0
 end",
     refusal!()
 );
@@ -79,11 +79,11 @@ const RELEASE: &str = concat!(
     r"
 local v = redis.call('GET', KEYS[1])
 if not v then
-  return 1
+  return 0
 end
 if v == 'p:' .. ARGV[1] then
   redis.call('DEL', KEYS[1])
-  return 1
+  return 0
 end",
     refusal!()
 );
@@ -95,22 +95,10 @@ const EXTEND: &str = concat!(
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == 'p:' .. ARGV[1] then
   redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
-  return 1
+  return 0
 end",
     refusal!()
 );
-
-/// What `COMPLETE`, `RELEASE` and `EXTEND` answer: `1` it acted, `2`
-/// another claim completed the key, `3` another claim holds it, `4` this
-/// lease completed it.
-fn acted(code: i64) -> Result<(), StoreError> {
-    match code {
-        1 => Ok(()),
-        2 => Err(StoreError::lease_lost(LostTo::Completion)),
-        4 => Err(StoreError::lease_lost(LostTo::OwnCompletion)),
-        _ => Err(StoreError::lease_lost(LostTo::Holder)),
-    }
-}
 
 /// An idempotency [`Store`] on Redis, shared by every process and machine
 /// that receives webhooks.
@@ -380,7 +368,7 @@ impl RedisStore {
         let code: i64 = self
             .invoke(script, lease.key(), lease.token(), duration, deadline, what)
             .await?;
-        acted(code)
+        acted(code, "Redis")
     }
 }
 
