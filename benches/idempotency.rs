@@ -269,28 +269,13 @@ mod redis_parts {
     /// rounds alternated; prints the median of each.
     fn deliveries_per_second(runtime: &tokio::runtime::Runtime, server: &RedisServer) {
         let body = compact(super::SMALLEST);
-        let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        for round in 0..HTTP_ROUNDS {
-            for instances in [1, 2] {
-                let rate = runtime.block_on(http_round(server, &body, instances, round));
-                rates[instances - 1].push(rate);
-            }
-        }
-        println!();
-        println!(
-            "| HTTP, {CONCURRENCY} in flight, {DELIVERIES} SmartComply deliveries a round | deliveries/s (median of {HTTP_ROUNDS}) | rounds |"
+        rounds::one_and_two_receivers(
+            HTTP_ROUNDS,
+            DELIVERIES,
+            CONCURRENCY,
+            "one redis-server",
+            |instances, round| runtime.block_on(http_round(server, &body, instances, round)),
         );
-        println!("| --- | --- | --- |");
-        for (i, mut rates) in rates.into_iter().enumerate() {
-            rates.sort_by(f64::total_cmp);
-            let all: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
-            println!(
-                "| {} receiver(s), one redis-server | {:.0} | {} |",
-                i + 1,
-                rates[rates.len() / 2],
-                all.join(", ")
-            );
-        }
     }
 
     /// One round: `instances` receivers on loopback ports, `DELIVERIES`

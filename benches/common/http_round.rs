@@ -63,3 +63,37 @@ pub async fn deliveries_per_second(
     }
     count as f64 / start.elapsed().as_secs_f64()
 }
+
+/// `rounds` rounds through one and through two receivers, alternated
+/// (`round(instances, n)` gives a round's deliveries per second), and one
+/// table row for each count, `setting` naming what they share: the median
+/// and every round.
+pub fn one_and_two_receivers(
+    rounds: usize,
+    deliveries: usize,
+    concurrency: usize,
+    setting: &str,
+    mut round: impl FnMut(usize, usize) -> f64,
+) {
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for n in 0..rounds {
+        for instances in [1, 2] {
+            rates[instances - 1].push(round(instances, n));
+        }
+    }
+    println!();
+    println!(
+        "| HTTP, {concurrency} in flight, {deliveries} SmartComply deliveries a round | deliveries/s (median of {rounds}) | rounds |"
+    );
+    println!("| --- | --- | --- |");
+    for (i, mut rates) in rates.into_iter().enumerate() {
+        rates.sort_by(f64::total_cmp);
+        let all: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "| {} receiver(s), {setting} | {:.0} | {} |",
+            i + 1,
+            rates[rates.len() / 2],
+            all.join(", ")
+        );
+    }
+}

@@ -485,6 +485,7 @@ impl std::error::Error for StoreError {}
 
 /// What a store's fenced `complete`, `release` or `extend` answers, as one
 /// code the stores' scripts and statements share.
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) mod code {
     /// It acted: the key is taken, extended or completed by this token.
     pub const ACTED: i64 = 0;
@@ -498,6 +499,7 @@ pub(crate) mod code {
 
 /// The result of a fenced operation that answered `code`; `store` names
 /// the store in the error for a code no operation answers.
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) fn acted(code: i64, store: &str) -> Result<(), StoreError> {
     match code {
         code::ACTED => Ok(()),
