@@ -44,7 +44,7 @@ use crate::text::{Bounded, Capped, sanitize};
 /// assert_eq!(event.id(), Some("evt_1"));
 /// assert_eq!(event.event_type(), Some("test.submitted"));
 /// assert_eq!(event.raw().as_bytes(), body);
-/// assert_eq!(event.idempotency_key().as_deref(), Some("smartcomply:evt_1"));
+/// assert_eq!(event.idempotency_key(), "smartcomply:evt_1");
 /// assert_eq!(event.error().path(), Some("data.test_date"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -134,17 +134,47 @@ impl Unreadable {
         self.0.namespace
     }
 
-    /// The key to claim in an idempotency store (`smartcomply:<id>`,
-    /// `smarterwx:<uuid>`), the same as the event's or notification's
-    /// `idempotency_key()` once it reads; `None` without a readable id.
-    pub fn idempotency_key(&self) -> Option<String> {
-        let id = self.0.id.as_deref()?;
-        Some(crate::idempotency::key(self.0.namespace, id))
+    /// The key of its work in an idempotency store: with a readable id,
+    /// the same as the event's or notification's `idempotency_key()` once
+    /// it reads (`smartcomply:<id>`, `smarterwx:<uuid>`); without one, a
+    /// digest of its raw JSON (`smarterwx:sha256:<hex>`), so that the same
+    /// notification sent again is a duplicate and different ones never
+    /// share a key. The rule is in [`idempotency`](crate::idempotency)'s
+    /// "Keys".
+    ///
+    /// Park it under [`Unreadable::parked_key`], not this key: completing
+    /// this one would answer `Completed` to the delivery once a newer model
+    /// reads it, and its work would never be done.
+    pub fn idempotency_key(&self) -> String {
+        match self.0.id.as_deref() {
+            Some(id) => crate::idempotency::key(self.0.namespace, id),
+            None => crate::idempotency::content_key(self.0.namespace, self.0.raw.as_bytes()),
+        }
+    }
+
+    /// The key to claim while parking it, in the same store:
+    /// `parked:<idempotency_key>`. Parking once per delivery needs a claim,
+    /// but not on [`Unreadable::idempotency_key`]: that key stays free,
+    /// so that its work is done once a model reads it (the vendor's resend
+    /// after an upgrade, or the parked raw JSON parsed again with the
+    /// vendor's `parse` and run under its key).
+    ///
+    /// ```
+    /// use utility_webhooks::{Error, smartcomply};
+    ///
+    /// let body = br#"{"id":"evt_1","type":"test.failed","created_at":"2026-05-05T14:30:00Z","data":{}}"#;
+    /// let Err(Error::Payload(err)) = smartcomply::parse(body) else { panic!() };
+    /// let unreadable = err.unreadable().unwrap();
+    /// assert_eq!(unreadable.parked_key(), "parked:smartcomply:evt_1");
+    /// ```
+    pub fn parked_key(&self) -> String {
+        format!("parked:{}", self.idempotency_key())
     }
 }
 
 /// One JSON object, to park the delivery in a file or a table: `vendor`,
-/// `key`, `id`, `event_type`, `index` (each `null` when unknown), `error`
+/// `key` ([`Unreadable::idempotency_key`]), `id`, `event_type`, `index`
+/// (each `null` when unknown), `error`
 /// (the message) and `raw` (the JSON text as sent, as one JSON string).
 /// `serde_json::to_string` of it is one line of a JSON-lines file, however
 /// many line breaks the sender's JSON held:

@@ -134,10 +134,25 @@
 //! (`smartcomply:<event id>`) or one SmarterWX notification
 //! (`smarterwx:<uuid>`). The vendor modules build them
 //! ([`Event::idempotency_key`](crate::smartcomply::Event::idempotency_key),
-//! [`Notification::idempotency_key`](crate::smarterwx::Notification::idempotency_key)),
+//! [`Notification::idempotency_key`](crate::smarterwx::Notification::idempotency_key),
+//! [`Unreadable::idempotency_key`](crate::Unreadable::idempotency_key)),
 //! so the two vendors' ids never meet. Claim each notification of a SmarterWX batch on
 //! its own: a batch that half failed is then finished, not redone, by its
 //! retry.
+//!
+//! Every delivery has a key, and every key fits every store (at most 140
+//! bytes, printable ASCII only), whatever the sender wrote:
+//!
+//! | the id | the key |
+//! | --- | --- |
+//! | plain: 1 to 128 bytes of ASCII letters, digits, `-`, `_`, `.` | `<namespace>:<id>` |
+//! | anything else: empty, longer, a `:`, a space, NUL or another control character, non-ASCII | `<namespace>:id-sha256:<hex>`, the SHA-256 of the id |
+//! | none (an [`Unreadable`](crate::Unreadable) delivery whose id does not read) | `<namespace>:sha256:<hex>`, the SHA-256 of its raw JSON |
+//!
+//! The three forms never meet: a plain id holds no `:`, so a plain key
+//! has one `:` and a digest key two, with its own tag. The same id gives
+//! the same key in every store; the same raw bytes with no id are a
+//! duplicate, and different ones never collide.
 
 use std::fmt;
 use std::future::Future;
@@ -413,8 +428,9 @@ pub enum StoreErrorKind {
     /// The lease expired and another claim holds or completed the key:
     /// nothing was changed. The message says which.
     LeaseLost,
-    /// A [`MemoryStore`] is full of leases in progress and refused a new
-    /// claim rather than drop one.
+    /// A [`MemoryStore`] refused a new claim: it is full of leases in
+    /// progress or of keys within their retention, and drops none of
+    /// them; or the key is longer than [`MemoryStore::MAX_KEY_LEN`].
     Full,
 }
 
@@ -537,16 +553,55 @@ pub(crate) fn cap_retention(retention: Duration) -> Duration {
     retention.clamp(MIN_RETENTION, MAX_RETENTION)
 }
 
-/// The key of one unit of work: `<namespace>:<id>`.
+/// The longest id kept as it is in a key, in bytes: a longer id is keyed
+/// by its digest.
+const MAX_PLAIN_ID: usize = 128;
+
+/// Whether `id` goes into a key as it is: 1 to [`MAX_PLAIN_ID`] bytes of
+/// ASCII letters, digits, `-`, `_` and `.`. Never a `:`, so that no plain
+/// key reads as a digest key.
+fn is_plain(id: &str) -> bool {
+    (1..=MAX_PLAIN_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// `<namespace>:<tag>:<SHA-256 of bytes, lowercase hex>`.
+fn digest_key(namespace: &str, tag: &str, bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut key = String::with_capacity(namespace.len() + tag.len() + 2 + 64);
+    key.push_str(namespace);
+    key.push(':');
+    key.push_str(tag);
+    key.push(':');
+    key.push_str(&hex::encode(digest));
+    key
+}
+
+/// The key of one unit of work with the vendor's id `id`: `<namespace>:<id>`
+/// for a plain id (see the module's "Keys"), else
+/// `<namespace>:id-sha256:<hex>`, the SHA-256 of the id's bytes.
 ///
 /// Each vendor module uses its own namespace, so two vendors' ids never
 /// meet in a shared store.
 pub(crate) fn key(namespace: &str, id: &str) -> String {
+    if !is_plain(id) {
+        return digest_key(namespace, "id-sha256", id.as_bytes());
+    }
     let mut key = String::with_capacity(namespace.len() + 1 + id.len());
     key.push_str(namespace);
     key.push(':');
     key.push_str(id);
     key
+}
+
+/// The key of a unit of work with no id, by its content:
+/// `<namespace>:sha256:<hex>`, the SHA-256 of `raw`. The same bytes give
+/// the same key; different bytes never share one.
+pub(crate) fn content_key(namespace: &str, raw: &[u8]) -> String {
+    digest_key(namespace, "sha256", raw)
 }
 
 #[cfg(test)]
@@ -557,6 +612,79 @@ mod tests {
     fn keys_keep_namespaces_apart() {
         assert_eq!(key("smartcomply", "evt_1"), "smartcomply:evt_1");
         assert_ne!(key("smartcomply", "x"), key("smarterwx", "x"));
+    }
+
+    /// Whether `key` fits every store: bounded, and only printable ASCII.
+    fn fits(key: &str) -> bool {
+        key.len() <= 140 && key.bytes().all(|b| b.is_ascii_graphic())
+    }
+
+    #[test]
+    fn plain_ids_stay_and_every_other_id_is_keyed_by_its_digest() {
+        let uuid = "fd07b9f3-dd85-4615-a1e8-8fced35ef2e5";
+        assert_eq!(key("smarterwx", uuid), format!("smarterwx:{uuid}"));
+        let longest = "a".repeat(MAX_PLAIN_ID);
+        assert_eq!(key("smarterwx", &longest), format!("smarterwx:{longest}"));
+        let sha = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        for id in [
+            "",
+            "evt\u{0}1",
+            "evt_1\nprocessed evt_FORGED",
+            "evt 1",
+            "évt",
+            "a:b",
+            "id-sha256:00",
+            "sha256:00",
+            &"a".repeat(MAX_PLAIN_ID + 1),
+            &"x".repeat(1 << 20),
+        ] {
+            let got = key("smartcomply", id);
+            assert_eq!(
+                got,
+                format!("smartcomply:id-sha256:{}", sha(id.as_bytes())),
+                "{id:?}"
+            );
+            assert!(fits(&got), "{got}");
+        }
+        // Content keys: the same bytes, the same key.
+        let raw = br#"{"event":"referral:create","message":7}"#;
+        assert_eq!(
+            content_key("smarterwx", raw),
+            format!("smarterwx:sha256:{}", sha(raw))
+        );
+        assert_eq!(content_key("smarterwx", raw), content_key("smarterwx", raw));
+        assert_ne!(
+            content_key("smarterwx", raw),
+            content_key("smarterwx", b"{}")
+        );
+        assert!(fits(&content_key("smarterwx", &[0; 1 << 20])));
+    }
+
+    #[test]
+    fn the_three_forms_never_meet() {
+        // An id, the same text as content, and an id that spells the
+        // other forms' keys.
+        let text = "0123456789abcdef";
+        let id_digest = key("smarterwx", "evt 1");
+        let content = content_key("smarterwx", b"evt 1");
+        assert_ne!(id_digest, content);
+        let spelled = [
+            id_digest.strip_prefix("smarterwx:").unwrap(),
+            content.strip_prefix("smarterwx:").unwrap(),
+        ];
+        for id in spelled {
+            assert_ne!(key("smarterwx", id), id_digest);
+            assert_ne!(key("smarterwx", id), content);
+        }
+        assert_eq!(key("smarterwx", text), format!("smarterwx:{text}"));
+        assert_ne!(
+            key("smarterwx", text),
+            content_key("smarterwx", text.as_bytes())
+        );
+        // A plain key has one `:`, a digest key two.
+        assert_eq!(key("smarterwx", text).matches(':').count(), 1);
+        assert_eq!(id_digest.matches(':').count(), 2);
+        assert_eq!(content.matches(':').count(), 2);
     }
 
     #[test]

@@ -402,10 +402,7 @@ fn each_keeps_the_good_notifications_beside_a_bad_one() {
     let uuid = uuid["uuid"].as_str().unwrap();
     assert_eq!(unreadable.id(), Some(uuid));
     assert_eq!(unreadable.event_type(), Some("referral:update"));
-    assert_eq!(
-        unreadable.idempotency_key(),
-        Some(format!("smarterwx:{uuid}"))
-    );
+    assert_eq!(unreadable.idempotency_key(), format!("smarterwx:{uuid}"));
     // Byte for byte what was sent for that notification: the same slice of
     // the body, white space inside it included.
     assert_eq!(unreadable.raw(), bad);
@@ -448,7 +445,12 @@ fn each_unreadable_with_a_uuid_that_is_not_a_string() {
     let unreadable = all[0].as_ref().unwrap_err();
     assert_eq!(unreadable.index(), Some(0));
     assert_eq!(unreadable.id(), None);
-    assert_eq!(unreadable.idempotency_key(), None);
+    // No id: keyed by its raw JSON, the same for the same bytes.
+    let key = unreadable.idempotency_key();
+    assert!(key.starts_with("smarterwx:sha256:"), "{key}");
+    assert_eq!(key.len(), "smarterwx:sha256:".len() + 64);
+    let again = each(&body_of(&[&elements[0], bad]));
+    assert_eq!(again[1].as_ref().unwrap_err().idempotency_key(), key);
     assert_eq!(unreadable.event_type(), Some("referral:create"));
     assert_eq!(unreadable.raw(), bad);
     assert_eq!(unreadable.error().path(), Some("[0].uuid"));
