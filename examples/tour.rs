@@ -190,7 +190,8 @@ fn main() -> ExitCode {
             verifier.verify_and_parse(&header, body)
         },
         |_, event| {
-            let (ty, id) = (event.event_type(), &event.id);
+            // Sender text: `Display` of ids and types escapes it.
+            let (ty, id) = (event.kind(), &event.id);
             println!("  ok  {ty:<30} {id}  {}", describe(&event.data));
             if verbose {
                 println!("{event:#?}");
@@ -207,7 +208,7 @@ fn main() -> ExitCode {
         |name, batch| {
             println!("  ok  {name}: {} notification(s)", batch.len());
             for n in batch {
-                let (ty, id) = (n.event_type(), &n.uuid);
+                let (ty, id) = (n.kind(), &n.uuid);
                 println!("        {ty:<16} {id}  {}", describe_message(&n.message));
                 if verbose {
                     println!("{n:#?}");

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utility_webhooks::{Error, smartcomply, smarterwx};
+use utility_webhooks::{Error, Escaped, smartcomply, smarterwx};
 
 /// Print to standard output, ignoring a closed pipe (`... | head`).
 macro_rules! say {
@@ -116,17 +116,17 @@ fn run() -> Result<(), String> {
                     let event = err.unreadable().unwrap();
                     say!(
                         "verified {} {}",
-                        event.event_type().unwrap_or("?"),
-                        event.id().unwrap_or("?")
+                        Escaped(event.event_type().unwrap_or("?")),
+                        Escaped(event.id().unwrap_or("?"))
                     );
                     return Err(format!(
-                        "the model cannot read it (a receiver parks it under `{}` and answers 2xx): {err}",
-                        event.idempotency_key().unwrap_or_default()
+                        "the model cannot read it (a receiver parks it under `parked:{}` and answers 2xx): {err}",
+                        event.idempotency_key()
                     ));
                 }
                 Err(err) => return Err(shown(err)),
             };
-            say!("verified {} {}", event.event_type(), event.id);
+            say!("verified {} {}", event.kind(), event.id);
             say!("{event:#?}");
             if drift {
                 report(smartcomply::drift(&body));
@@ -145,7 +145,7 @@ fn run() -> Result<(), String> {
             for each in &batch {
                 match each {
                     Ok(n) => {
-                        say!("{} {}", n.event_type(), n.uuid);
+                        say!("{} {}", n.kind(), n.uuid);
                         say!("{n:#?}");
                     }
                     Err(u) => {

@@ -22,7 +22,7 @@
 //! }
 //!
 //! async fn smartcomply_hook(Verified(event): Verified<smartcomply::Event>) -> Answer {
-//!     println!("{} {}", event.event_type(), event.id);
+//!     println!("{} {}", event.kind(), event.id); // sender text, escaped
 //!     Answer::default() // 204
 //! }
 //!
@@ -31,8 +31,8 @@
 //! ) -> Answer {
 //!     for notification in batch {
 //!         match notification {
-//!             Ok(n) => println!("{} {}", n.event_type(), n.uuid),
-//!             Err(unreadable) => eprintln!("park {}", unreadable.raw()),
+//!             Ok(n) => println!("{} {}", n.kind(), n.uuid),
+//!             Err(unreadable) => eprintln!("park {unreadable}"), // store `raw()` aside
 //!         }
 //!     }
 //!     Answer::default()

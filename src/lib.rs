@@ -75,6 +75,7 @@ pub mod testing;
 
 pub use error::{Category, Error, ErrorKind, PayloadError};
 pub use headers::SignatureInput;
+pub use text::Escaped;
 pub use unreadable::Unreadable;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'

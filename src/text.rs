@@ -147,6 +147,49 @@ pub(crate) fn escape_into(out: &mut String, text: &str, max: usize, quoted: bool
     false
 }
 
+/// Sender text to print: its `Display` writes it whole, escaped as the
+/// crate's messages escape it, so that it stays on one line and reads as
+/// what it is.
+///
+/// Escaped are control characters (a line break becomes `\n`) and the
+/// invisible characters that reorder or hide text (`\u{202e}`); anything
+/// else is written as it is. The `Display` of the crate's ids and open
+/// enums (event types, statuses) escapes the same way; use this one for
+/// other sender text, such as [`Unreadable::id`](crate::Unreadable::id) or
+/// an event's `event_type()`.
+///
+/// ```
+/// use utility_webhooks::{Escaped, smartcomply::EventId};
+///
+/// let id = "evt_1\nprocessed evt_FORGED";
+/// assert_eq!(Escaped(id).to_string(), r"evt_1\nprocessed evt_FORGED");
+/// assert_eq!(EventId::new(id).to_string(), r"evt_1\nprocessed evt_FORGED");
+/// assert_eq!(EventId::new(id).as_str(), id); // the exact value
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.0)
+    }
+}
+
+/// Write `text` whole, escaped as [`sanitize`] escapes it: the `Display`
+/// of [`Escaped`], ids and open enums. Text with nothing to escape is
+/// padded as `str`'s `Display` pads it.
+pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    if !text
+        .chars()
+        .any(|c| !matches!(Shown::of(c, false), Shown::Plain(_)))
+    {
+        return f.pad(text);
+    }
+    let mut shown = String::new();
+    escape_into(&mut shown, text, usize::MAX, false);
+    f.pad(&shown)
+}
+
 /// The most bytes of sender text a `Debug` of an unreadable part shows
 /// (escaped); the rest is counted, not shown (the accessors give all of
 /// it).
@@ -215,6 +258,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::fmt::Write as _;
+
+    #[test]
+    fn ids_and_open_enums_display_sender_text_on_one_line() {
+        use crate::{smartcomply, smarterwx};
+        let forged = "evt_1\nprocessed evt_FORGED\u{202e}";
+        let want = r"evt_1\nprocessed evt_FORGED\u{202e}";
+        assert_eq!(Escaped(forged).to_string(), want);
+        assert_eq!(smartcomply::EventId::new(forged).to_string(), want);
+        assert_eq!(smarterwx::NotificationId::new(forged).to_string(), want);
+        assert_eq!(smartcomply::EventType::from(forged).to_string(), want);
+        assert_eq!(smarterwx::EventType::from(forged).to_string(), want);
+        // Plain text as it is, padded as `str` pads it; long text whole.
+        assert_eq!(format!("{:>7}", Escaped("evt_1")), "  evt_1");
+        assert_eq!(format!("{:<6}|", Escaped("a\tb")), "a\\tb  |");
+        let long = "x".repeat(10_000);
+        assert_eq!(Escaped(&long).to_string(), long);
+        assert_eq!(
+            smartcomply::EventType::TestFailed.to_string(),
+            "test.failed"
+        );
+    }
 
     /// Every character [`is_escaped`] must catch.
     const LISTED: &[char] = &[

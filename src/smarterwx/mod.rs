@@ -62,7 +62,7 @@
 //!             assert_eq!(codes, [ActivityCode::ManualExcavation, ActivityCode::HorizBoring]);
 //!         }
 //!         Message::ReferralUpdate(_) => {}
-//!         other => println!("ignoring {}", other.event_type()),
+//!         other => println!("ignoring {}", other.kind()),
 //!     }
 //! }
 //! # Ok(())
@@ -227,7 +227,7 @@ impl Verifier {
     ///             // Store `unreadable.raw()` aside under its key; the
     ///             // delivery can then be acknowledged.
     ///             assert_eq!(unreadable.index(), Some(1));
-    ///             assert_eq!(unreadable.idempotency_key().as_deref(), Some("smarterwx:u-2"));
+    ///             assert_eq!(unreadable.idempotency_key(), "smarterwx:u-2");
     ///             assert_eq!(unreadable.event_type(), Some("referral:update"));
     ///             assert!(unreadable.raw().starts_with(r#"{"uuid":"u-2""#));
     ///             assert_eq!(unreadable.error().path(), Some("[1].message.id"));

@@ -6,8 +6,9 @@
 /// inline when short (see `wire::id`), so reading an ID does not allocate.
 ///
 /// `id_newtype! { /// docs \n EventId }` generates `pub struct EventId`
-/// with `new`, `as_str`, `into_string`, `Display`, `AsRef<str>`,
-/// `Borrow<str>`, `PartialEq<str>` and serde as the bare string.
+/// with `new`, `as_str`, `into_string`, `Display` (escaped),
+/// `AsRef<str>`, `Borrow<str>`, `PartialEq<str>` and serde as the bare
+/// string.
 macro_rules! id_newtype {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
@@ -36,9 +37,12 @@ macro_rules! id_newtype {
             }
         }
 
+        /// The value escaped as [`Escaped`](crate::Escaped) escapes it,
+        /// so that sender text prints on one line; `as_str()` gives it
+        /// exactly.
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                $crate::text::write_escaped(f, self.as_str())
             }
         }
 
@@ -74,7 +78,7 @@ macro_rules! id_newtype {
 /// `open_enum! { pub enum TestResult { Pass = "pass", .. } }` generates
 /// `pub enum TestResult` (`#[non_exhaustive]`, with `Unknown(String)`),
 /// `TestResult::ALL`, `as_str`, `is_known`, `From<&str>`, `From<String>`,
-/// `AsRef<str>`, `Display` and serde as the wire string.
+/// `AsRef<str>`, `Display` (escaped) and serde as the wire string.
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -144,9 +148,12 @@ macro_rules! open_enum {
             }
         }
 
+        /// The value escaped as [`Escaped`](crate::Escaped) escapes it,
+        /// so that sender text prints on one line; `as_str()` gives it
+        /// exactly.
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                $crate::text::write_escaped(f, self.as_str())
             }
         }
 
