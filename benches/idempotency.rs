@@ -8,8 +8,9 @@
 //!   `MemoryStore` against `smartcomply::Verifier::verify_and_parse` of the
 //!   smallest SmartComply fixture, then their ratio measured interleaved
 //!   (as `benches/interleaved.rs` does), so that a slow spell of a shared
-//!   machine hits both alike. The store is kept full, so each claim also
-//!   forgets the oldest completed key, as under steady load.
+//!   machine hits both alike. The store is kept full and forgets its
+//!   oldest completed key to make room (`forget_oldest_when_full`), so
+//!   each claim also forgets one, as under steady load.
 //! - `idempotency_redis` (criterion; features `redis` and `http`): the
 //!   round trip of `claim` + `complete` to a local `redis-server` that the
 //!   bench starts.
@@ -94,9 +95,10 @@ fn claim_and_complete<S: Store + ?Sized>(store: &S, key: &str) {
     }
 }
 
-/// A full store, so that the measured claims run in the steady state.
+/// A full store that forgets its oldest completed key to make room, so
+/// that the measured claims run in the steady state.
 fn full_store(keys: &mut Keys) -> MemoryStore {
-    let store = MemoryStore::new(CAPACITY, DAY);
+    let store = MemoryStore::new(CAPACITY, DAY).forget_oldest_when_full();
     for _ in 0..CAPACITY {
         claim_and_complete(&store, keys.next());
     }

@@ -25,17 +25,22 @@ const EXPIRE_PER_CALL: usize = 4;
 /// load, use a shared store (`RedisStore`, feature `redis`).
 ///
 /// - Bounded in records ([`MemoryStore::new`]'s `capacity`) and in bytes
-///   ([`MemoryStore::with_max_bytes`]). Each key is stored once.
+///   ([`MemoryStore::with_max_bytes`]). Each key is stored once, and is
+///   at most [`MemoryStore::MAX_KEY_LEN`] bytes long (the crate's keys are
+///   at most 140).
 /// - Completed keys answer [`Claim::Completed`] for the `retention` given
 ///   to [`MemoryStore::new`]. Choose it longer than the vendors' retry
 ///   horizon: neither documents one, so a day or more.
 /// - Expiry is amortised: each call removes a few expired records, so no
 ///   call holds the lock for work proportional to the whole store.
-/// - When full, it forgets the oldest completed keys first, and counts
-///   those early forgets ([`MemoryStore::early_forgets`]): each one can let
-///   a duplicate through. It refuses a new claim with
-///   [`StoreErrorKind::Full`] (so `503`, and the vendor retries) rather
-///   than drop a lease in progress.
+/// - When full of keys still within their retention, it refuses a new
+///   claim with [`StoreErrorKind::Full`] (so `503`, and the vendor retries
+///   later) rather than forget a completed key, which would let its
+///   resend do the work again. Size `capacity` for the deliveries of one
+///   retention period. [`MemoryStore::forget_oldest_when_full`] chooses
+///   the other way: the oldest completed keys are forgotten first, and
+///   counted ([`MemoryStore::early_forgets`]). A lease in progress is
+///   never dropped.
 /// - Its `Debug` shows counts, not keys.
 ///
 /// Its futures are ready at once: it needs no async runtime.
@@ -73,6 +78,9 @@ pub struct MemoryStore {
     capacity: usize,
     max_bytes: usize,
     retention: Duration,
+    /// Whether a full store forgets its oldest completed keys rather than
+    /// refuse a new claim.
+    forget_when_full: bool,
     state: Mutex<State>,
 }
 
@@ -101,6 +109,12 @@ struct Record {
 }
 
 impl MemoryStore {
+    /// The longest key the store takes, in bytes; a longer one is refused
+    /// ([`StoreErrorKind::Full`]). The crate's keys are at most 140 bytes
+    /// (see [`idempotency`](super)'s "Keys"), so only a key made by hand
+    /// can be longer.
+    pub const MAX_KEY_LEN: usize = 256;
+
     /// A store that holds at most `capacity` records (at least one), and
     /// remembers completed keys for `retention`.
     ///
@@ -112,6 +126,7 @@ impl MemoryStore {
             capacity,
             max_bytes: capacity.saturating_mul(256),
             retention: cap_retention(retention),
+            forget_when_full: false,
             state: Mutex::new(State::default()),
         }
     }
@@ -120,6 +135,16 @@ impl MemoryStore {
     /// counts its key's length plus 128 bytes.
     pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
+        self
+    }
+
+    /// When full, forget the oldest completed keys (before their retention
+    /// ends) to make room for a new claim, instead of refusing it. Each
+    /// key forgotten so can let a duplicate delivery through, and is
+    /// counted by [`MemoryStore::early_forgets`]: choose it when answering
+    /// every delivery matters more than doing its work only once.
+    pub fn forget_oldest_when_full(mut self) -> Self {
+        self.forget_when_full = true;
         self
     }
 
@@ -135,8 +160,9 @@ impl MemoryStore {
     }
 
     /// How many completed keys were forgotten before their retention ended
-    /// to make room. Each one can let a duplicate delivery through: if this
-    /// grows, raise the capacity.
+    /// to make room ([`MemoryStore::forget_oldest_when_full`]; always 0
+    /// without it). Each one can let a duplicate delivery through: if
+    /// this grows, raise the capacity.
     pub fn early_forgets(&self) -> u64 {
         self.lock().early_forgets
     }
@@ -148,6 +174,12 @@ impl MemoryStore {
     }
 
     fn claim_at(&self, key: &str, duration: Duration, now: Instant) -> Result<Claim, StoreError> {
+        if key.len() > Self::MAX_KEY_LEN {
+            return Err(StoreError::new(
+                StoreErrorKind::Full,
+                "the key is longer than MemoryStore::MAX_KEY_LEN (256 bytes)",
+            ));
+        }
         let mut state = self.lock();
         state.expire(now, EXPIRE_PER_CALL);
         if let Some(record) = state.live(key, now) {
@@ -209,12 +241,22 @@ impl MemoryStore {
         while state.records.len() >= self.capacity
             || state.bytes.saturating_add(need) > self.max_bytes
         {
-            if state.expire(now, 1) == 0 && !state.forget_oldest_completed() {
+            if state.expire(now, 1) > 0 {
+                continue;
+            }
+            if state.completed.is_empty() {
                 return Err(StoreError::new(
                     StoreErrorKind::Full,
                     "every record is a lease in progress",
                 ));
             }
+            if !self.forget_when_full {
+                return Err(StoreError::new(
+                    StoreErrorKind::Full,
+                    "full of keys within their retention",
+                ));
+            }
+            state.forget_oldest_completed();
         }
         let key = Arc::clone(lease.shared_key());
         let index = if completed {
@@ -508,11 +550,21 @@ mod tests {
         let lease = acquired(store.claim_at("b", SEC, t));
         store.complete_at(&lease, t + 5 * SEC).unwrap();
         assert_eq!(store.claim_at("b", SEC, t + 6 * SEC), Ok(Claim::Completed));
-        // Its record expired and was removed to make room.
+        // Its record expired and was removed to make room; the store is
+        // full of a completed key: refused, and that key kept.
         let store = MemoryStore::new(1, DAY);
         let lease = acquired(store.claim_at("c", SEC, t));
         let other = acquired(store.claim_at("d", SEC, t + 2 * SEC));
         assert_eq!(store.len(), 1);
+        store.complete_at(&other, t + 2 * SEC).unwrap();
+        let full = store.complete_at(&lease, t + 3 * SEC).unwrap_err();
+        assert_eq!(full.kind(), StoreErrorKind::Full);
+        assert_eq!(store.claim_at("d", SEC, t + 4 * SEC), Ok(Claim::Completed));
+        store.check();
+        // Forgetting when full, the oldest completed key makes room.
+        let store = MemoryStore::new(1, DAY).forget_oldest_when_full();
+        let lease = acquired(store.claim_at("c", SEC, t));
+        let other = acquired(store.claim_at("d", SEC, t + 2 * SEC));
         store.complete_at(&other, t + 2 * SEC).unwrap();
         store.complete_at(&lease, t + 3 * SEC).unwrap();
         assert_eq!(store.claim_at("c", SEC, t + 4 * SEC), Ok(Claim::Completed));
@@ -582,8 +634,53 @@ mod tests {
     }
 
     #[test]
+    fn when_full_new_claims_are_refused_and_completed_keys_kept() {
+        // As the examples build it, at a smaller scale: every completed
+        // key within its retention stays completed, however many fresh
+        // keys come.
+        let store = MemoryStore::new(1000, DAY);
+        let t = Instant::now();
+        let first = acquired(store.claim_at("smartcomply:evt_done", SEC, t));
+        store.complete_at(&first, t).unwrap();
+        for i in 1..1000 {
+            let lease = acquired(store.claim_at(&format!("smarterwx:u-{i}"), SEC, t));
+            store.complete_at(&lease, t).unwrap();
+        }
+        for i in 0..100 {
+            let fresh = store.claim_at(&format!("smarterwx:v-{i}"), SEC, t + SEC);
+            assert_eq!(fresh.unwrap_err().kind(), StoreErrorKind::Full);
+        }
+        let again = store.claim_at("smartcomply:evt_done", SEC, t + SEC);
+        assert_eq!(again, Ok(Claim::Completed));
+        assert_eq!(store.early_forgets(), 0);
+        // Past the retention, room again.
+        acquired(store.claim_at("smarterwx:v-0", SEC, t + DAY));
+        store.check();
+    }
+
+    #[test]
+    fn keys_past_the_cap_are_refused_and_force_nothing_out() {
+        let store = MemoryStore::new(100, DAY).with_max_bytes(64 << 20);
+        let t = Instant::now();
+        let done = acquired(store.claim_at("smartcomply:evt_done", SEC, t));
+        store.complete_at(&done, t).unwrap();
+        let longest = "k".repeat(MemoryStore::MAX_KEY_LEN);
+        acquired(store.claim_at(&longest, SEC, t));
+        for i in 0..20 {
+            let huge = format!("{i}{}", "k".repeat(1 << 20));
+            let err = store.claim_at(&huge, SEC, t).unwrap_err();
+            assert_eq!(err.kind(), StoreErrorKind::Full);
+            assert!(!err.to_string().contains("kkkk"), "{err}");
+        }
+        assert_eq!(store.len(), 2);
+        let again = store.claim_at("smartcomply:evt_done", SEC, t);
+        assert_eq!(again, Ok(Claim::Completed));
+        store.check();
+    }
+
+    #[test]
     fn when_full_the_oldest_completed_go_first_and_are_counted() {
-        let store = MemoryStore::new(3, DAY);
+        let store = MemoryStore::new(3, DAY).forget_oldest_when_full();
         let t = Instant::now();
         for (i, key) in ["a", "b"].into_iter().enumerate() {
             let lease = acquired(store.claim_at(key, SEC, t + i as u32 * SEC));
@@ -625,7 +722,7 @@ mod tests {
         }
         let full = store.claim_at("key-000003", SEC, t).unwrap_err();
         assert_eq!(full.kind(), StoreErrorKind::Full);
-        let huge = "k".repeat(4096);
+        let huge = "k".repeat(200);
         let err = store.claim_at(&huge, SEC, t).unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Full);
         assert!(!err.to_string().contains("kkkk"));
