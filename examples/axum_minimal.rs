@@ -8,17 +8,22 @@
 //! ```
 //!
 //! Claims are in memory, or in Redis with `REDIS_URL`, so that several
-//! instances share the load. `examples/axum_receiver.rs` adds what a
+//! instances share the load. Each line on stdout is one unit of work:
+//! `processed <id>` (the id escaped: sender text stays on one line) or
+//! `parked {..}` (one JSON line). `examples/axum_receiver.rs` adds what a
 //! service tunes: the lease, a dead-letter file, simulated work time.
 
-use std::{env::var, future::Future, io::Write, sync::Arc, time::Duration};
+use std::{env::var, io::Write, sync::Arc, time::Duration};
 
-use axum::Router;
-use axum::extract::{FromRef, State};
-use axum::routing::{get, post};
+use axum::{Router, extract::FromRef, extract::State, routing::get, routing::post};
+use futures_util::{StreamExt, stream};
 use serde_json::json;
 use utility_webhooks::idempotency::{self, Answer, DynStore, MemoryStore, RedisStore};
 use utility_webhooks::{Unreadable, axum::Verified, smartcomply, smarterwx};
+
+/// How many units of one delivery run at once: a batch of thousands of
+/// notifications waits its turn rather than take every store connection.
+const PER_DELIVERY: usize = 8;
 
 #[derive(Clone, FromRef)]
 struct App {
@@ -29,37 +34,43 @@ struct App {
 
 type Event = Result<smartcomply::Event, Unreadable>;
 type Batch = Vec<Result<smarterwx::Notification, Unreadable>>;
+/// One event or notification: its key and its id (escaped by `Display`),
+/// or unreadable.
+type Unit = Result<(String, String), Unreadable>;
 
-/// The work for one event or notification, done once for its key (one
-/// the model cannot read is parked: printed as a JSON line), in a task of
-/// its own, so that a vendor that hangs up does not cancel it.
-fn once(app: &App, unit: Result<(String, String), Unreadable>) -> impl Future<Output = Answer> {
+/// The work for one unit, done once for its key, in a task of its own, so
+/// that a vendor that hangs up does not cancel it. One the model cannot
+/// read is parked under a key of its own (`parked:<key>`): its key stays
+/// free for the day a newer model reads it.
+async fn once(store: Arc<dyn DynStore>, unit: Unit) -> Answer {
     let (key, line) = match unit {
-        Ok((key, id)) => (Some(key), format!("processed {id}")),
-        Err(u) => (u.idempotency_key(), format!("parked {}", json!(u))),
+        Ok((key, id)) => (key, format!("processed {id}")),
+        Err(u) => (u.parked_key(), format!("parked {}", json!(u))),
     };
-    let store = Arc::clone(&app.store);
     let task = tokio::spawn(async move {
         // The work: a line on stdout here, a database write in a service.
         let work = |_| async move { writeln!(std::io::stdout(), "{line}") };
-        let key = key.unwrap_or_default(); // an unreadable delivery may have no id
         Answer::of(&idempotency::run(&store, &key, Duration::from_secs(10), work).await)
     });
-    async move { task.await.unwrap_or(Answer::FAILED) }
+    task.await.unwrap_or(Answer::FAILED)
+}
+
+/// Each unit of a delivery, at most `PER_DELIVERY` at once; the answer is
+/// the most serious of theirs.
+async fn each(app: &App, units: impl IntoIterator<Item = Unit>) -> Answer {
+    let runs = stream::iter(units).map(|unit| once(Arc::clone(&app.store), unit));
+    let answers: Vec<Answer> = runs.buffer_unordered(PER_DELIVERY).collect().await;
+    answers.into_iter().collect()
 }
 
 async fn smartcomply_hook(State(app): State<App>, Verified(event): Verified<Event>) -> Answer {
-    once(&app, event.map(|e| (e.idempotency_key(), e.id.to_string()))).await
+    let unit = event.map(|e| (e.idempotency_key(), e.id.to_string()));
+    each(&app, [unit]).await
 }
 
 async fn smarterwx_hook(State(app): State<App>, Verified(batch): Verified<Batch>) -> Answer {
-    let key = |n: smarterwx::Notification| (n.idempotency_key(), n.uuid.to_string());
-    let tasks: Vec<_> = batch.into_iter().map(|n| once(&app, n.map(key))).collect();
-    let mut answer = Answer::ACKNOWLEDGE; // the most serious of the batch's answers
-    for task in tasks {
-        answer = answer.worst(task.await);
-    }
-    answer
+    let unit = |n: smarterwx::Notification| (n.idempotency_key(), n.uuid.to_string());
+    each(&app, batch.into_iter().map(|n| n.map(unit))).await
 }
 
 #[tokio::main]

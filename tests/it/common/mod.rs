@@ -31,6 +31,23 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
+/// A SmarterWX batch of `count` small notifications of a type the model
+/// does not know (so each reads, as `Unknown`), with uuids
+/// `<prefix>-0` to `<prefix>-<count - 1>`.
+pub fn small_batch(prefix: &str, count: usize) -> Vec<u8> {
+    let batch: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            serde_json::json!({
+                "uuid": format!("{prefix}-{i}"),
+                "event": "referral:archive",
+                "timestamp": "2023-11-20T01:00:00Z",
+                "message": {"id": i},
+            })
+        })
+        .collect();
+    serde_json::to_vec(&batch).unwrap()
+}
+
 /// Every `*.json` file in `fixtures/<dir>`, sorted by name, with its bytes.
 pub fn fixtures_in(dir: &str) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))

@@ -46,8 +46,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::{StreamExt, stream};
 use utility_webhooks::idempotency::{self, Answer, DynStore, Outcome, Store, StoreError};
-use utility_webhooks::{Error, Unreadable, smartcomply, smarterwx};
+use utility_webhooks::{Error, Escaped, Unreadable, smartcomply, smarterwx};
 
 /// The largest body a webhook route reads.
 ///
@@ -57,6 +58,11 @@ use utility_webhooks::{Error, Unreadable, smartcomply, smarterwx};
 /// few kilobytes; 1 MiB leaves ample room and bounds what a forged request
 /// costs. Larger bodies get `413`.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// How many notifications of one batch are claimed and worked at once.
+/// A SmarterWX batch can hold thousands; run at once, they would take
+/// every connection of a store's pool and time out.
+pub const PER_DELIVERY: usize = 8;
 
 /// The default lease. The work renews it at each half while it runs, so
 /// it does not limit the work; it bounds how long the key of an instance
@@ -130,16 +136,18 @@ pub enum Delivery {
     Parked(String),
 }
 
+/// One line, whatever the sender put in the id: it is escaped.
 impl fmt::Display for Delivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Delivery::Processed(id) => write!(f, "processed {id}"),
-            Delivery::Duplicate(id) => write!(f, "duplicate {id}"),
-            Delivery::Failed(id) => write!(f, "failed {id}"),
-            Delivery::InProgress(id) => write!(f, "in progress {id}"),
-            Delivery::Unavailable(id) => write!(f, "unavailable {id}"),
-            Delivery::Parked(id) => write!(f, "parked {id}"),
-        }
+        let (what, id) = match self {
+            Delivery::Processed(id) => ("processed", id),
+            Delivery::Duplicate(id) => ("duplicate", id),
+            Delivery::Failed(id) => ("failed", id),
+            Delivery::InProgress(id) => ("in progress", id),
+            Delivery::Unavailable(id) => ("unavailable", id),
+            Delivery::Parked(id) => ("parked", id),
+        };
+        write!(f, "{what} {}", Escaped(id))
     }
 }
 
@@ -237,21 +245,17 @@ impl Receiver {
     }
 
     /// Keep `parked` aside once, and say what to answer for it.
+    ///
+    /// Parked under a key of its own (`Unreadable::parked_key`): its own
+    /// key stays free, so that once a newer model reads it, its resend (or
+    /// its stored raw JSON, parsed again and run under its key) does the
+    /// work.
     async fn park(&self, parked: Parked) -> Reply {
         let id = label(&parked);
+        let key = parked.parked_key();
         let park = Arc::clone(&self.park);
-        let outcome = match parked.idempotency_key() {
-            Some(key) => {
-                idempotency::run(&self.store, &key, self.lease, move |_| park(parked)).await
-            }
-            // Without an id there is nothing to claim; keeping it twice
-            // after a retry is better than not at all.
-            None => Ok(match park(parked).await {
-                Ok(()) => Outcome::Done(()),
-                Err(reason) => Outcome::Failed(reason),
-            }),
-        };
-        self.answer(id, Delivery::Parked, outcome)
+        let outcome = idempotency::run(&self.store, &key, self.lease, move |_| park(parked));
+        self.answer(id, Delivery::Parked, outcome.await)
     }
 
     /// The line and the answer for one id's outcome; `done` names the line
@@ -263,32 +267,28 @@ impl Receiver {
         done: fn(String) -> Delivery,
         outcome: Result<Outcome<(), String>, StoreError>,
     ) -> Reply {
-        let delivery = match &outcome {
-            Ok(Outcome::Done(())) => done(id),
+        let (delivery, why) = match &outcome {
+            Ok(Outcome::Done(())) => (done(id), None),
+            // Done: a retry would only redo it once the lease expires.
             Ok(Outcome::DoneNotRecorded((), err)) => {
-                // Done: a retry would only redo it once the lease expires.
-                eprintln!("{}, but not recorded: {err}", done(id.clone()));
-                done(id)
+                (done(id), Some(format!("done, but not recorded: {err}")))
             }
-            Ok(Outcome::Completed) => Delivery::Duplicate(id),
-            Ok(Outcome::Failed(reason)) => {
-                eprintln!("failed {id}: {reason}");
-                Delivery::Failed(id)
-            }
-            Ok(Outcome::Panicked(message)) => {
-                eprintln!("failed {id}: the work panicked: {message}");
-                Delivery::Failed(id)
-            }
-            Ok(Outcome::TimedOut) => {
-                eprintln!("failed {id}: the lease could not be held");
-                Delivery::Failed(id)
-            }
-            Ok(Outcome::InProgress { .. }) => Delivery::InProgress(id),
-            Err(err) => {
-                eprintln!("unavailable {id}: {err}");
-                Delivery::Unavailable(id)
-            }
+            Ok(Outcome::Completed) => (Delivery::Duplicate(id), None),
+            Ok(Outcome::Failed(reason)) => (Delivery::Failed(id), Some(reason.clone())),
+            Ok(Outcome::Panicked(message)) => (
+                Delivery::Failed(id),
+                Some(format!("the work panicked: {message}")),
+            ),
+            Ok(Outcome::TimedOut) => (
+                Delivery::Failed(id),
+                Some("the lease could not be held".into()),
+            ),
+            Ok(Outcome::InProgress { .. }) => (Delivery::InProgress(id), None),
+            Err(err) => (Delivery::Unavailable(id), Some(err.to_string())),
         };
+        if let Some(why) = why {
+            eprintln!("{delivery}: {why}");
+        }
         (self.on_delivery)(delivery);
         outcome.map(|outcome| Answer::from(&outcome))
     }
@@ -356,27 +356,26 @@ async fn smarterwx_webhook(
         Err(err) => return reject(err),
     };
     log_drift("smarterwx", body.clone());
-    // Each notification under its own claim, in a task of its own, all at
-    // once: a batch that half failed is finished, not redone, by its
-    // retry. One the model cannot read is parked; it does not hold back
-    // the others. Not a `JoinSet`: dropping one (a dropped request) would
-    // abort the work.
-    let tasks: Vec<_> = notifications
-        .into_iter()
+    // Each notification under its own claim, in a task of its own, at most
+    // `PER_DELIVERY` at once: a batch that half failed is finished, not
+    // redone, by its retry, and a batch of thousands waits its turn rather
+    // than take every connection of the store's pool. One the model
+    // cannot read is parked; it does not hold back the others. A task
+    // started goes on when the request is dropped; one not started is
+    // left to the vendor's resend.
+    let replies: Vec<Reply> = stream::iter(notifications)
         .map(|notification| {
             let receiver = Arc::clone(&receiver);
-            tokio::spawn(async move {
+            async move {
                 match notification {
-                    Ok(n) => receiver.process(Job::SmarterWx(Box::new(n))).await,
-                    Err(unreadable) => receiver.park(unreadable).await,
+                    Ok(n) => receiver.spawn_process(Job::SmarterWx(Box::new(n))).await,
+                    Err(unreadable) => receiver.spawn_park(unreadable).await,
                 }
-            })
+            }
         })
-        .collect();
-    let mut replies = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        replies.push(task.await.unwrap_or(Ok(Answer::FAILED)));
-    }
+        .buffer_unordered(PER_DELIVERY)
+        .collect()
+        .await;
     worst(replies).into_response()
 }
 
