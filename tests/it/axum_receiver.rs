@@ -731,3 +731,59 @@ async fn a_vendor_that_stops_waiting_does_not_cancel_the_work() {
     assert!(lines.contains(&format!("duplicate {id}")), "{lines:?}");
     assert!(lines.contains(&format!("duplicate {uuid}")), "{lines:?}");
 }
+
+/// A batch of 300 against a pool of 4 connections that waits at most 1 s
+/// for one, each notification's work holding a connection for 20 ms in
+/// its transaction: all processed once, none refused for want of a
+/// connection.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_on_a_small_pool_is_processed_whole() {
+    use crate::common::postgres::{PgServer, unique_table};
+    use sqlx::postgres::PgPoolOptions;
+    use utility_webhooks::idempotency::PostgresStore;
+
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect(server.url())
+        .await
+        .unwrap();
+    let store = PostgresStore::new(pool.clone())
+        .with_table(&unique_table("claims"))
+        .unwrap();
+    store.migrate().await.unwrap();
+    sqlx::raw_sql(receiver::postgres::EFFECTS_TABLE)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let work = receiver::postgres::work(store.clone(), Duration::from_millis(20));
+    let server_under_test = start_with(store, work).await;
+    const COUNT: usize = 300;
+    let prefix = unique_table("u_pool");
+    let body = common::small_batch(&prefix, COUNT);
+    let status = server_under_test.smarterwx(SMARTERWX_SECRET, &body).await;
+    let lines = server_under_test.take();
+    let refused: Vec<&Delivery> = lines
+        .iter()
+        .filter(|d| !matches!(d, Delivery::Processed(_)))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "{} refused: {:?}",
+        refused.len(),
+        &refused[..refused.len().min(3)]
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (rows, keys): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT key) FROM receiver_effects WHERE key LIKE $1",
+    )
+    .bind(format!("smarterwx:{prefix}-%"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((rows, keys), (COUNT as i64, COUNT as i64));
+}
