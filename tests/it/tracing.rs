@@ -220,3 +220,49 @@ impl Store for Down {
         unreachable!("nothing is claimed")
     }
 }
+
+/// The extractor's refusal of a request on its header alone (its body
+/// unread) has its span, and a store error answered with a fixed text
+/// keeps the store's message in an event.
+#[cfg(feature = "axum")]
+#[test]
+fn a_refusal_before_the_body_and_a_store_error_answered_are_traced() {
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    use utility_webhooks::axum::Verified;
+
+    let out = Captured::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber(&out), || {
+        runtime.block_on(async {
+            let hook = |Verified(_): Verified<smartcomply::Event>| async {};
+            let app = axum::Router::new()
+                .route("/", axum::routing::post(hook))
+                .with_state(smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap());
+            let request = axum::http::Request::post("/")
+                .body(axum::body::Body::from("{}"))
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 401);
+            let down = StoreError::new(
+                StoreErrorKind::Unavailable,
+                "relation \"webhook_claims\" does not exist",
+            );
+            assert_eq!(down.into_response().status(), 503);
+        })
+    });
+    let text = out.text();
+    let has = |needles: &[&str]| text.lines().any(|l| needles.iter().all(|n| l.contains(n)));
+    assert!(
+        has(&[
+            "webhook.verify",
+            "verdict=\"MissingSignature\"",
+            "body_len=0"
+        ]),
+        "{text}"
+    );
+    assert!(has(&["webhook.store_error", "webhook_claims"]), "{text}");
+}
