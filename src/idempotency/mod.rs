@@ -105,8 +105,10 @@
 //! vendors. If renewing fails (the store is down) until a margin before the
 //! lease's end (a fifth of it, at most 5 s), the work is cancelled and the
 //! lease released ([`Outcome::TimedOut`]). A SmarterWX batch's
-//! notifications are claimed concurrently, each with its own lease, so the
-//! batch's answer waits for the slowest; answer within the vendor's
+//! notifications are claimed concurrently, each with its own lease, a few
+//! at a time (the examples: 8, with `buffer_unordered`), so that a batch
+//! of thousands does not take every connection of a store's pool at once;
+//! the batch's answer waits for the slowest. Answer within the vendor's
 //! patience when you can, and let the tasks finish when you cannot.
 //!
 //! Work outside [`run`] renews its own lease: call
