@@ -513,6 +513,40 @@ pub(crate) fn acted(code: i64, store: &str) -> Result<(), StoreError> {
     }
 }
 
+/// The most of a server's reason a store's message keeps, in bytes once
+/// escaped.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+const REASON_MAX: usize = 160;
+
+/// A server's error in a store's message: `server error <code>: <reason>`,
+/// the code [`printable`], the reason bounded and escaped, with each of
+/// `hidden` (the key, the token) taken out.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn server_error(code: &str, reason: Option<&str>, hidden: &[&str]) -> String {
+    let code = printable(code);
+    let Some(reason) = reason else {
+        return format!("server error {code}");
+    };
+    let mut reason = reason.to_owned();
+    for word in hidden.iter().filter(|w| !w.is_empty()) {
+        reason = reason.replace(word, "<hidden>");
+    }
+    format!(
+        "server error {code}: {}",
+        crate::text::sanitize(&reason, REASON_MAX)
+    )
+}
+
+/// At most 32 characters of `text`, letters, digits and `_` only: a
+/// server's error code, or the name of an error's kind.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(32)
+        .collect()
+}
+
 /// Why a lease can no longer act on its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LostTo {
@@ -584,6 +618,26 @@ mod tests {
         assert_eq!(lease.deadline(), sent + Lease::MAX);
         assert_eq!(cap_retention(Duration::MAX), MAX_RETENTION);
         assert_eq!(cap_retention(Duration::ZERO), MIN_RETENTION);
+    }
+
+    #[cfg(any(feature = "redis", feature = "postgres"))]
+    #[test]
+    fn server_errors_keep_a_short_code_and_an_escaped_reason() {
+        assert_eq!(printable("READONLY"), "READONLY");
+        assert_eq!(printable("a:b pass\u{202e}word"), "abpassword");
+        assert_eq!(printable(&"x".repeat(100)).len(), 32);
+        assert_eq!(server_error("OOM\n", None, &[]), "server error OOM");
+        let shown = server_error(
+            "22021",
+            Some("invalid byte in \"evt_secret\"\nforged line"),
+            &["evt_secret", ""],
+        );
+        assert_eq!(
+            shown,
+            "server error 22021: invalid byte in \"<hidden>\"\\nforged line"
+        );
+        let long = server_error("54000", Some(&"y".repeat(1000)), &[]);
+        assert!(long.len() < 200, "{long}");
     }
 
     #[test]
