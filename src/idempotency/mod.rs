@@ -159,10 +159,12 @@ pub use dynamic::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use postgres::{PostgresStore, TransactionWork};
+pub use postgres::{KeyState, KeyStatus, PostgresStore, TransactionWork};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
+#[cfg(any(feature = "tracing", feature = "postgres"))]
+pub(crate) use run::error_text;
 pub use run::{Outcome, run};
 
 /// A shared record of which keys are being worked on and which are done.
@@ -208,6 +210,23 @@ pub trait Store: Send + Sync {
     /// [`StoreErrorKind::LeaseLost`].
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The work failed with `error`: [`Store::release`], and a store that
+    /// keeps a record of each key's attempts keeps `error` with it
+    /// (`PostgresStore`: `last_error`, read by `PostgresStore::status`).
+    ///
+    /// [`run`] calls it with the work's error (bounded and escaped, as
+    /// logs show it). By default it is [`Store::release`], and `error` is
+    /// dropped: [`MemoryStore`] and `RedisStore` keep no record of
+    /// attempts.
+    fn release_with_error(
+        &self,
+        lease: &Lease,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = error;
+        self.release(lease)
+    }
+
     /// The work goes on: `lease` now runs `duration` from now (kept
     /// between [`Lease::MIN`] and [`Lease::MAX`]), by the store's clock,
     /// and its [`Lease::deadline`] moves with it.
@@ -242,6 +261,14 @@ macro_rules! forward_store {
 
             fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
                 (**self).release(lease)
+            }
+
+            fn release_with_error(
+                &self,
+                lease: &Lease,
+                error: &str,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                (**self).release_with_error(lease, error)
             }
 
             fn extend(
@@ -416,6 +443,15 @@ pub enum StoreErrorKind {
     /// A [`MemoryStore`] is full of leases in progress and refused a new
     /// claim rather than drop one.
     Full,
+    /// The store refused the operation for good: what it was given can
+    /// never be stored (PostgreSQL's data exceptions, SQLSTATE class `22`,
+    /// such as `22021`, an invalid byte sequence; and its program limits,
+    /// class `54`, such as `54000`, a key too long for the index). Nothing
+    /// was changed, and trying again cannot succeed: the answer stays
+    /// `503` (the work was not done), but a receiver should park the
+    /// delivery (keep it aside and acknowledge it) rather than let the
+    /// vendor resend it forever.
+    Rejected,
 }
 
 impl StoreError {
@@ -476,6 +512,7 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Uncertain => "did not answer in time",
             StoreErrorKind::LeaseLost => "lease lost",
             StoreErrorKind::Full => "full",
+            StoreErrorKind::Rejected => "refused it for good",
         };
         write!(f, "idempotency store {kind}: {}", self.message)
     }
@@ -662,6 +699,13 @@ mod tests {
             StoreError::lease_lost(LostTo::Completion)
                 .to_string()
                 .contains("another claim completed the key")
+        );
+        let rejected = StoreError::new(StoreErrorKind::Rejected, "claim: server error 22021");
+        assert!(!rejected.is_transient());
+        assert_eq!(rejected.http_status(), 503);
+        assert_eq!(
+            rejected.to_string(),
+            "idempotency store refused it for good: claim: server error 22021"
         );
     }
 }

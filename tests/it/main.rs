@@ -17,6 +17,9 @@ mod delivery_faults;
 mod drift;
 mod exactly_once;
 mod extractor;
+/// The recipe `PostgresStore`'s docs show, run by `postgres_store`.
+#[cfg(feature = "postgres")]
+mod handler_recipe;
 mod postgres_store;
 mod properties;
 mod redis_cluster;
