@@ -13,7 +13,7 @@ use sqlx::{
     AssertSqlSafe, Connection as _, PgConnection, PgPool, Postgres, SqlSafeStr as _, SqlStr,
 };
 
-use super::run::{held, timeout, under_lease};
+use super::run::{held, under_lease};
 use super::{
     Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, acted, cap_retention,
     printable, server_error,
@@ -863,6 +863,12 @@ impl PostgresStore {
         };
         Ok((connection, claim))
     }
+}
+
+/// `future`'s output, or `None` (and the future dropped) once `deadline`
+/// passed first: on Tokio's timer, which sqlx needs anyway.
+async fn timeout<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
+    tokio::time::timeout_at(deadline.into(), future).await.ok()
 }
 
 /// A code the statements never answer.
