@@ -4,14 +4,10 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::redis::{RedisServer, free_port};
+use common::example::{self, Example};
+use common::redis::RedisServer;
 use reqwest::StatusCode;
 use time::OffsetDateTime;
 use utility_webhooks::idempotency::{Claim, RedisStore, Store};
@@ -20,111 +16,16 @@ use utility_webhooks::{smartcomply, smarterwx};
 const SMARTCOMPLY_SECRET: &str = "whsec_minimal";
 const SMARTERWX_SECRET: &str = "swx minimal";
 
-/// The example's binary, built by `cargo test` beside this test's.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let binary = dir.join("examples").join("axum_minimal");
-    let rebuild = "`cargo test --all-features` builds it, as does \
-                   `cargo build --example axum_minimal --features axum,redis`";
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/axum_minimal.rs");
-    let changed = std::fs::metadata(source).unwrap().modified().unwrap();
-    match built {
-        Ok(built) => assert!(
-            built >= changed,
-            "{} is older than its source: {rebuild}",
-            binary.display()
-        ),
-        Err(_) => panic!("{} is missing: {rebuild}", binary.display()),
-    }
-    binary
-}
-
 /// The example on a free port, claiming in Redis at `redis_url`; its
-/// stdout lines arrive on the receiver, unless `stdout` is closed.
-struct Receiver {
-    child: Child,
-    base: String,
-    lines: Option<mpsc::Receiver<String>>,
-}
-
-impl Receiver {
-    fn start(redis_url: &str, keep_stdout: bool) -> Self {
-        let port = free_port();
-        let mut child = Command::new(example())
-            .env("PORT", port.to_string())
-            .env("SMARTCOMPLY_WEBHOOK_SECRET", SMARTCOMPLY_SECRET)
-            .env("SMARTERWX_WEBHOOK_SECRET", SMARTERWX_SECRET)
-            .env("REDIS_URL", redis_url)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let lines = keep_stdout.then(|| {
-            let (send, receive) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    let _ = send.send(line);
-                }
-            });
-            receive
-        });
-        // Otherwise `stdout` is dropped here: every write to it fails.
-        let started = Instant::now();
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "not listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Receiver {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            lines,
-        }
-    }
-
-    /// The next line on its stdout.
-    fn line(&self) -> String {
-        let lines = self.lines.as_ref().unwrap();
-        lines.recv_timeout(Duration::from_secs(10)).unwrap()
-    }
-
-    /// No line came within a moment.
-    fn quiet(&self) {
-        let lines = self.lines.as_ref().unwrap();
-        assert!(lines.recv_timeout(Duration::from_millis(300)).is_err());
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn post(
-    base: &str,
-    path: &str,
-    header: (&str, String),
-    body: &[u8],
-) -> (StatusCode, Option<String>) {
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-        .post(format!("{base}{path}"))
-        .header(header.0, header.1)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (response.status(), retry_after)
+/// stdout lines kept, unless `keep_stdout` is false.
+fn start(redis_url: &str, keep_stdout: bool) -> Example {
+    let binary = example::binary("axum_minimal", "axum,redis");
+    let env = [
+        ("SMARTCOMPLY_WEBHOOK_SECRET", SMARTCOMPLY_SECRET),
+        ("SMARTERWX_WEBHOOK_SECRET", SMARTERWX_SECRET),
+        ("REDIS_URL", redis_url),
+    ];
+    Example::start(&binary, &env, keep_stdout)
 }
 
 fn smartcomply_event(id: &str) -> Vec<u8> {
@@ -144,7 +45,7 @@ async fn the_minimal_receiver_gives_every_answer() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let receiver = Receiver::start(&redis.url(), true);
+    let receiver = start(&redis.url(), true);
     let base = receiver.base.clone();
     let get = |path: &str| reqwest::get(format!("{base}{path}"));
     assert_eq!(get("/").await.unwrap().status(), StatusCode::OK);
@@ -157,12 +58,12 @@ async fn the_minimal_receiver_gives_every_answer() {
     let event = smartcomply_event("evt_minimal_1");
     let sc = "/webhooks/smartcomply";
     assert_eq!(
-        post(&base, sc, signed(&event), &event).await.0,
+        receiver.post(sc, signed(&event), &event).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_1");
     assert_eq!(
-        post(&base, sc, signed(&event), &event).await.0,
+        receiver.post(sc, signed(&event), &event).await.0,
         StatusCode::NO_CONTENT
     );
     receiver.quiet();
@@ -176,7 +77,7 @@ async fn the_minimal_receiver_gives_every_answer() {
         .collect();
     let header = ("X-SWX-Signature", smarterwx::sign(SMARTERWX_SECRET, &batch));
     assert_eq!(
-        post(&base, "/webhooks/smarterwx", header, &batch).await.0,
+        receiver.post("/webhooks/smarterwx", header, &batch).await.0,
         StatusCode::NO_CONTENT
     );
     let mut lines: Vec<String> = (0..uuids.len()).map(|_| receiver.line()).collect();
@@ -195,13 +96,13 @@ async fn the_minimal_receiver_gives_every_answer() {
     else {
         panic!("a fresh key is free");
     };
-    let (status, retry_after) = post(&base, sc, signed(&held), &held).await;
+    let (status, retry_after) = receiver.post(sc, signed(&held), &held).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let seconds: u64 = retry_after.unwrap().parse().unwrap();
     assert!((1..=5).contains(&seconds), "{seconds}");
     store.release(&lease).await.unwrap();
     assert_eq!(
-        post(&base, sc, signed(&held), &held).await.0,
+        receiver.post(sc, signed(&held), &held).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_held");
@@ -209,7 +110,7 @@ async fn the_minimal_receiver_gives_every_answer() {
     // Parked: signed, unreadable, acknowledged once, kept as one line.
     let unreadable = br#"{"id":"evt_minimal_bad","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{"test_id":7}}"#;
     assert_eq!(
-        post(&base, sc, signed(unreadable), unreadable).await.0,
+        receiver.post(sc, signed(unreadable), unreadable).await.0,
         StatusCode::NO_CONTENT
     );
     let parked = receiver.line();
@@ -226,31 +127,31 @@ async fn the_minimal_receiver_gives_every_answer() {
         smartcomply::sign("whsec_forged", OffsetDateTime::now_utc(), &event),
     );
     assert_eq!(
-        post(&base, sc, forged, &event).await.0,
+        receiver.post(sc, forged, &event).await.0,
         StatusCode::UNAUTHORIZED
     );
     let junk = b"[1, 2]";
     assert_eq!(
-        post(&base, sc, signed(junk), junk).await.0,
+        receiver.post(sc, signed(junk), junk).await.0,
         StatusCode::BAD_REQUEST
     );
     let huge = vec![b' '; 2 << 20];
     assert_eq!(
-        post(&base, sc, signed(&huge), &huge).await.0,
+        receiver.post(sc, signed(&huge), &huge).await.0,
         StatusCode::PAYLOAD_TOO_LARGE
     );
     receiver.quiet();
 
     // 500: the work fails (here its stdout is closed) and is released.
-    let broken = Receiver::start(&redis.url(), false);
+    let broken = start(&redis.url(), false);
     let failing = smartcomply_event("evt_minimal_fails");
     assert_eq!(
-        post(&broken.base, sc, signed(&failing), &failing).await.0,
+        broken.post(sc, signed(&failing), &failing).await.0,
         StatusCode::INTERNAL_SERVER_ERROR
     );
     // Released: the other instance does it.
     assert_eq!(
-        post(&base, sc, signed(&failing), &failing).await.0,
+        receiver.post(sc, signed(&failing), &failing).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_fails");
@@ -259,7 +160,7 @@ async fn the_minimal_receiver_gives_every_answer() {
     redis.stop();
     let later = smartcomply_event("evt_minimal_later");
     assert_eq!(
-        post(&base, sc, signed(&later), &later).await.0,
+        receiver.post(sc, signed(&later), &later).await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
     receiver.quiet();

@@ -12,6 +12,7 @@ mod contract;
 use utility_webhooks_receiver as receiver;
 
 mod axum_minimal;
+mod axum_postgres;
 mod axum_receiver;
 mod delivery_faults;
 mod drift;
