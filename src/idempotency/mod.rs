@@ -95,6 +95,13 @@
 //! - **The store is down**: [`run`] returns `Err` (`503`) before any work
 //!   starts; a completion that cannot be recorded is reported as
 //!   [`Outcome::DoneNotRecorded`] (`2xx`: the work happened).
+//! - **The store refuses the key for good**
+//!   ([`StoreErrorKind::Rejected`]: PostgreSQL's data exceptions and
+//!   limits): `Err` too, but not transient. Park the delivery and
+//!   acknowledge it, or the vendor resends it until it gives up.
+//! - **The work fails**: [`run`] releases the lease with the error's text
+//!   ([`Store::release_with_error`]), which `PostgresStore` keeps beside the
+//!   key's count of attempts, and with the `tracing` feature logs it.
 //!
 //! # Choosing the lease
 //!

@@ -16,8 +16,8 @@ mod axum_postgres;
 mod axum_receiver;
 mod delivery_faults;
 mod drift;
-mod examples_docs;
 mod exactly_once;
+mod examples_docs;
 mod extractor;
 /// The recipe `PostgresStore`'s docs show, run by `postgres_store`.
 #[cfg(feature = "postgres")]
