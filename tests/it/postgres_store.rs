@@ -881,3 +881,31 @@ async fn a_restarted_server_fails_no_operation() {
     let claim = store.claim("smartcomply:evt_during", LONG).await.unwrap();
     assert!(matches!(claim, Claim::Acquired(_)), "{claim:?}");
 }
+
+#[test]
+fn the_reexported_sqlx_is_the_one_the_store_takes_and_the_readme_names_it() {
+    // One type: a pool built through `utility_webhooks::sqlx` is the
+    // store's.
+    let new: fn(utility_webhooks::sqlx::PgPool) -> PostgresStore = PostgresStore::new;
+    let _ = new;
+    let manifest = include_str!("../../Cargo.toml");
+    let version = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("sqlx = { version = \""))
+        .and_then(|rest| rest.split('"').next())
+        .expect("the manifest names sqlx's version");
+    let major_minor: Vec<&str> = version.split('.').take(2).collect();
+    let major_minor = major_minor.join(".");
+    let readme = include_str!("../../README.md");
+    let quick_start = &readme[readme.find("## Quick start").unwrap()..];
+    let quick_start = &quick_start[..quick_start.find("\n## In your framework").unwrap()];
+    assert!(
+        quick_start.contains(&format!("sqlx {major_minor}")),
+        "the quick start names sqlx {major_minor}"
+    );
+    assert!(quick_start.contains("utility_webhooks::sqlx"));
+    assert!(
+        readme.contains("`#[derive(FromRef)]` needs axum's `macros` feature"),
+        "the README says what FromRef needs"
+    );
+}
