@@ -19,13 +19,15 @@
 //! - `claim + complete` against a bare `INSERT`, as ratios over 31
 //!   interleaved rounds (each round times every contender for 150
 //!   operations, one after the other, so that a slow spell of the shared
-//!   machine hits all alike): the store as `connect` builds it, the same
+//!   machine hits all alike): two bare `INSERT`s (what two round trips
+//!   cost at the least), the store as `connect` builds it, the same
 //!   store on a pool that pings each connection as it hands it out
 //!   (sqlx's default, and what the store did before), and exactly once
 //!   through `run_in_transaction` (claim, `BEGIN`, `INSERT`,
 //!   `complete_in`, `COMMIT`).
 //! - Deliveries per second over HTTP, at 32 requests in flight, through
-//!   one and through two `axum_receiver` instances on `PostgresStore`,
+//!   one and through two `axum_receiver` instances on `PostgresStore`
+//!   (each on a pool of 64 connections, twice the deliveries in flight),
 //!   whose work inserts into `receiver_effects` in the transaction of its
 //!   `complete_in`. The client, the receivers and both servers share this
 //!   machine's cores.
@@ -49,7 +51,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use time::OffsetDateTime;
 use utility_webhooks::idempotency::{Claim, Outcome, PostgresStore, RedisStore, Store};
 use utility_webhooks::{smartcomply, smarterwx};
@@ -213,27 +215,36 @@ fn interleaved_ratios(runtime: &tokio::runtime::Runtime, url: &str) {
             store.complete(&lease).await.unwrap();
         }
     };
+    let insert_one = |pool: &sqlx::PgPool| {
+        let (pool, key) = (pool.clone(), keys.next());
+        async move {
+            sqlx::query(insert)
+                .bind(key)
+                .bind("0123456789abcdef0123456789abcdef")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
     let names = [
+        "two bare INSERTs, one after the other (two round trips, no index)",
         "claim + complete",
         "claim + complete, pool pinging on acquire",
         "exactly once, run_in_transaction: claim, BEGIN, INSERT, complete_in, COMMIT",
     ];
-    let (mut bare_times, mut times, mut ratios) = (Vec::new(), vec![vec![]; 3], vec![vec![]; 3]);
+    let (mut bare_times, mut times, mut ratios) = (Vec::new(), vec![vec![]; 4], vec![vec![]; 4]);
     runtime.block_on(async {
         for _ in 0..ROUNDS {
-            let bare = micros_per_op(|| {
-                let (pool, key) = (store.pool().clone(), keys.next());
-                async move {
-                    sqlx::query(insert)
-                        .bind(key)
-                        .bind("0123456789abcdef0123456789abcdef")
-                        .execute(&pool)
-                        .await
-                        .unwrap();
-                }
-            })
-            .await;
+            let bare = micros_per_op(|| insert_one(store.pool())).await;
             let ours = [
+                micros_per_op(|| {
+                    let (first, second) = (insert_one(store.pool()), insert_one(store.pool()));
+                    async move {
+                        first.await;
+                        second.await;
+                    }
+                })
+                .await,
                 micros_per_op(|| claim_complete(&store)).await,
                 micros_per_op(|| claim_complete(&pinging)).await,
                 micros_per_op(|| {
@@ -290,9 +301,21 @@ fn deliveries_per_second(runtime: &tokio::runtime::Runtime, url: &str) {
 /// One round: `instances` receivers on loopback ports, `DELIVERIES`
 /// fresh events sent round robin by `CONCURRENCY` senders; the rate.
 async fn http_round(url: &str, instances: usize, round: usize) -> f64 {
+    let options: PgConnectOptions = url.parse().unwrap();
+    let options = options.options([("statement_timeout", "1000")]);
     let (mut bases, mut servers, mut pools) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..instances {
-        let store = PostgresStore::connect(url).await.unwrap();
+        // Above the deliveries in flight, as `PostgresStore::connect`'s
+        // docs advise: each holds a connection for its transaction, and
+        // its claim, renewals and completion take one for a moment.
+        let pool = PgPoolOptions::new()
+            .max_connections(2 * CONCURRENCY as u32)
+            .acquire_timeout(Duration::from_secs(1))
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        let store = PostgresStore::new(pool);
         pools.push(store.pool().clone());
         let work = receiver::postgres::work(store.clone(), Duration::ZERO);
         let receiver = Receiver::new(
