@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::example::{self, Example};
+use common::example::{self, Example, smartcomply_event};
 use common::redis::RedisServer;
 use reqwest::StatusCode;
 use time::OffsetDateTime;
@@ -28,16 +28,8 @@ fn start(redis_url: &str, keep_stdout: bool) -> Example {
     Example::start(&binary, &env, keep_stdout)
 }
 
-fn smartcomply_event(id: &str) -> Vec<u8> {
-    let mut event: serde_json::Value =
-        serde_json::from_slice(&common::fixture("smartcomply/test.failed.json")).unwrap();
-    event["id"] = id.into();
-    serde_json::to_vec(&event).unwrap()
-}
-
 fn signed(body: &[u8]) -> (&'static str, String) {
-    let header = smartcomply::sign(SMARTCOMPLY_SECRET, OffsetDateTime::now_utc(), body);
-    (smartcomply::SIGNATURE_HEADER, header)
+    example::smartcomply_signed(SMARTCOMPLY_SECRET, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::example::{self, Example};
+use common::example::{self, Example, smartcomply_event};
 use common::postgres::PgServer;
 use reqwest::StatusCode;
 use sqlx::PgPool;
@@ -22,16 +22,8 @@ const SMARTERWX_SECRET: &str = "swx postgres example";
 const SC: &str = "/webhooks/smartcomply";
 const SWX: &str = "/webhooks/smarterwx";
 
-fn smartcomply_event(id: &str) -> Vec<u8> {
-    let mut event: serde_json::Value =
-        serde_json::from_slice(&common::fixture("smartcomply/test.failed.json")).unwrap();
-    event["id"] = id.into();
-    serde_json::to_vec(&event).unwrap()
-}
-
 fn signed(body: &[u8]) -> (&'static str, String) {
-    let header = smartcomply::sign(SMARTCOMPLY_SECRET, OffsetDateTime::now_utc(), body);
-    (smartcomply::SIGNATURE_HEADER, header)
+    example::smartcomply_signed(SMARTCOMPLY_SECRET, body)
 }
 
 /// How many rows of `webhook_effects` hold `key`.

@@ -11,6 +11,22 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use time::OffsetDateTime;
+use utility_webhooks::smartcomply;
+
+/// The `test.failed` fixture with `id` for its id, as bytes.
+pub fn smartcomply_event(id: &str) -> Vec<u8> {
+    let mut event: serde_json::Value =
+        serde_json::from_slice(&super::fixture("smartcomply/test.failed.json")).unwrap();
+    event["id"] = id.into();
+    serde_json::to_vec(&event).unwrap()
+}
+
+/// The SmartComply signature header for `body`, signed now with `secret`.
+pub fn smartcomply_signed(secret: &str, body: &[u8]) -> (&'static str, String) {
+    let header = smartcomply::sign(secret, OffsetDateTime::now_utc(), body);
+    (smartcomply::SIGNATURE_HEADER, header)
+}
 
 /// The binary of `examples/<name>.rs`, built with `features`; panics if it
 /// is missing or older than its source.
