@@ -1,22 +1,32 @@
 //! A webhook receiver for both vendors on axum, that does each delivery's
-//! work once and never acknowledges work that did not happen.
+//! work once and never acknowledges work that did not happen: the one
+//! that the crate's tests and benchmarks drive, with the knobs a service
+//! tunes. `examples/axum_minimal.rs` and `examples/axum_postgres.rs` are
+//! the short ones to start from.
 //!
 //! ```text
 //! SMARTCOMPLY_WEBHOOK_SECRET=whsec_... SMARTERWX_WEBHOOK_SECRET=... PORT=3000 \
 //!   cargo run --example axum_receiver --features axum
 //! ```
 //!
-//! With `REDIS_URL=redis://127.0.0.1:6379/` and `--features axum,redis`,
-//! claims live in Redis, so several instances can share the load; without
-//! it, in this process's memory. With `DATABASE_URL=postgres://..` and
-//! `--features axum,postgres`, they live in PostgreSQL, and each job's work
-//! inserts a row into `receiver_effects` in the same transaction as its
-//! completion (`PostgresStore::complete_in`): exactly once, a crash
-//! included (see `postgres` in `tests/receiver`). `WEBHOOK_LEASE_MS` sets the lease
-//! (default 10 000 ms: the work renews it while it runs, so it bounds how
-//! long a crashed instance holds a key, not how long the work may take).
-//! `WORK_DELAY_MS` (default 0) makes each delivery's work take that long,
-//! so that anyone can watch what happens when the vendor stops waiting.
+//! Where claims live:
+//!
+//! - by default, in this process's memory;
+//! - with `REDIS_URL=redis://127.0.0.1:6379/` (and `--features axum,redis`),
+//!   in Redis, so that several instances share the load;
+//! - with `DATABASE_URL=postgres://..` (and `--features axum,postgres`), in
+//!   PostgreSQL, where each job's work inserts a row into
+//!   `receiver_effects` (`key`, `token`, `processed_at`) in the same
+//!   transaction as its completion (`PostgresStore::complete_in`): exactly
+//!   once, a crash included.
+//!
+//! `WEBHOOK_LEASE_MS` sets the lease (default 10 000 ms: the work renews it
+//! while it runs, so it bounds how long a crashed instance holds a key,
+//! not how long the work may take). `WORK_DELAY_MS` (default 0) makes each
+//! delivery's work take that long, so that anyone can watch what happens
+//! when the vendor stops waiting. `DEAD_LETTER_FILE` names a file that
+//! parked deliveries are appended to, one JSON line each (default: a
+//! `dead letter {..}` line on stderr).
 //!
 //! Each delivery's work runs in a task of its own, which the request
 //! awaits: when the vendor hangs up (SmarterWX waits 3 s) and the server
@@ -31,9 +41,26 @@
 //!   its work under the claim. Per delivered id it prints one line on
 //!   stdout and answers:
 //!
+//!   | what happened | line | answer |
+//!   | --- | --- | --- |
+//!   | work done and recorded | `processed <id>` | `204` |
+//!   | work done before (a resend) | `duplicate <id>` | `204` |
+//!   | work failed, panicked or lost its lease | `failed <id>` | `500` |
+//!   | another attempt is still running | `in progress <id>` | `409` + `Retry-After` |
+//!   | the store could not be reached | `unavailable <id>` | `503` |
+//!   | signed, but the model cannot read it: kept aside with its raw JSON | `parked <id>` | `204` |
 //!
-//! The receiver itself (`Receiver`, its routes and answers) is the
-//! dev-only crate in `tests/receiver`, which the tests drive too.
+//!   A batch gets the most serious of its notifications' answers, so that
+//!   the vendor resends it until every part is done; the parts already
+//!   done answer `duplicate` then. A forged or unsigned delivery gets
+//!   `401`, and a signed body that is not JSON of either vendor's envelope
+//!   `400`, with the reason.
+//! - `GET /` and `GET /webhooks/smarterwx`: `200` (SmarterWX checks that its
+//!   endpoint is reachable).
+//!
+//! Beside the answer, a verified body that holds what the models do not
+//! take in (a new field, enum value or event type) gets a `drift <vendor>
+//! <kind> <path>` line on stdout, once per path.
 
 use std::io::Write;
 use std::net::Ipv4Addr;

@@ -81,6 +81,12 @@ pub use unreadable::Unreadable;
 /// The `serde_json` this crate uses: its `Value` holds unknown events'
 /// raw data.
 pub use serde_json;
+/// The `sqlx` this crate uses (feature `postgres`): its `PgPool` and
+/// `PgConnection` are what `PostgresStore` takes. Use it, or depend on the
+/// same sqlx (0.9), so that the host's pool and the store's are one type.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use sqlx;
 /// The `time` this crate uses: its `Date` and `OffsetDateTime` are the
 /// events' dates and instants.
 pub use time;

@@ -1,6 +1,9 @@
 //! Feature `tracing`: a span per verification and per idempotency run,
-//! and an event for each moment an operator counts. Without the feature
-//! every function here is the closure it wraps, and nothing is recorded.
+//! and an event for each moment an operator counts, at a level that a
+//! plain `tracing_subscriber::fmt::init()` prints (`info` and above):
+//! a refused delivery, an unreadable one, a duplicate, work that failed,
+//! a store that is down. Without the feature every function here is the
+//! closure it wraps, and nothing is recorded.
 //!
 //! What is recorded: the vendor, the event type, the event id or
 //! notification uuid (or the idempotency key, which holds it), the verdict
@@ -15,7 +18,7 @@ use crate::idempotency::{Outcome, StoreError};
 /// What a verified, read delivery tells a span: its type and id.
 pub(crate) trait Described {
     /// Record what `self` is on the current span, and emit an event for
-    /// each part that was parked (unreadable).
+    /// each part the model cannot read.
     #[cfg(feature = "tracing")]
     fn describe(&self, span: &tracing::Span);
 }
@@ -25,7 +28,7 @@ impl Described for () {
     fn describe(&self, _: &tracing::Span) {}
 }
 
-/// A batch: how many notifications, and the parked ones as events; its one
+/// A batch: how many notifications, and the unreadable ones as events; its one
 /// notification's type and id when it holds one.
 impl<T: Described> Described for Vec<Result<T, crate::Unreadable>> {
     #[cfg(feature = "tracing")]
@@ -35,7 +38,7 @@ impl<T: Described> Described for Vec<Result<T, crate::Unreadable>> {
             match each {
                 Ok(read) if self.len() == 1 => read.describe(span),
                 Ok(_) => {}
-                Err(unreadable) => parked(unreadable),
+                Err(unreadable) => unreadable_event(unreadable),
             }
         }
     }
@@ -88,10 +91,19 @@ pub(crate) fn verification<T: Described>(
             }
             Err(err) => {
                 span.record("verdict", err.kind().as_str());
-                if let Error::Payload(payload) = err {
-                    if let Some(unreadable) = payload.unreadable() {
-                        parked(unreadable);
-                    }
+                let unreadable = match err {
+                    Error::Payload(payload) => payload.unreadable(),
+                    _ => None,
+                };
+                match unreadable {
+                    // Authentic: the host keeps it aside, or refuses it.
+                    Some(unreadable) => unreadable_event(unreadable),
+                    None => tracing::warn!(
+                        vendor,
+                        kind = err.kind().as_str(),
+                        status = err.http_status(),
+                        "webhook.refused: the delivery was not accepted"
+                    ),
                 }
             }
         }
@@ -129,15 +141,16 @@ pub(crate) fn store_answered(err: &StoreError) {
     let _ = err;
 }
 
-/// The event for a signed delivery the model cannot read.
+/// The event for a signed delivery (or notification) the model cannot
+/// read: logged each time one is verified, before the host keeps it aside.
 #[cfg(feature = "tracing")]
-pub(crate) fn parked(unreadable: &crate::Unreadable) {
+pub(crate) fn unreadable_event(unreadable: &crate::Unreadable) {
     tracing::warn!(
         vendor = unreadable.vendor(),
         event_type = unreadable.event_type().map(shown).as_deref(),
         id = unreadable.id().map(shown).as_deref(),
         index = unreadable.index(),
-        "webhook.parked: signed, but the model cannot read it"
+        "webhook.unreadable: signed, but the model cannot read it"
     );
 }
 
@@ -148,11 +161,14 @@ pub(crate) fn shown(text: &str) -> String {
     crate::text::sanitize(text, 96)
 }
 
-/// Run `run`, an idempotency run for `key`, inside a `webhook.run` span,
-/// and record its outcome; emit an event for a duplicate, a delivery in
-/// progress, a completion not recorded, and a store that is down.
+/// Run `run`, an idempotency run for `key` (by `idempotency::run` or
+/// `PostgresStore::run_in_transaction`), inside a `webhook.run` span, and
+/// record its outcome; emit an event for a duplicate, a delivery in
+/// progress, work that failed, panicked or lost its lease (with what
+/// stopped it, escaped and cut), a completion not recorded, and a store
+/// that is down.
 #[inline(always)]
-pub(crate) async fn idempotent<T, E>(
+pub(crate) async fn idempotent<T, E: std::fmt::Display>(
     key: &str,
     run: impl Future<Output = Result<Outcome<T, E>, StoreError>>,
 ) -> Result<Outcome<T, E>, StoreError> {
@@ -181,7 +197,18 @@ pub(crate) async fn idempotent<T, E>(
                         error = %err,
                         "webhook.done_not_recorded: the work is done, its completion was not recorded"
                     ),
-                    _ => {}
+                    Outcome::Failed(err) => tracing::warn!(
+                        error = crate::idempotency::error_text(err).as_str(),
+                        "webhook.failed: the work failed; released for the vendor's retry"
+                    ),
+                    Outcome::Panicked(message) => tracing::warn!(
+                        error = crate::idempotency::error_text(message).as_str(),
+                        "webhook.failed: the work panicked; released for the vendor's retry"
+                    ),
+                    Outcome::TimedOut => tracing::warn!(
+                        "webhook.failed: the lease could not be held; released for the vendor's retry"
+                    ),
+                    Outcome::Done(_) => {}
                 }
             }
             Err(err) => {

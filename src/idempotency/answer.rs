@@ -58,7 +58,23 @@ impl Answer {
         retry_after: Duration::ZERO,
     };
 
-    /// The answer for one unit of work: what [`run`](super::run) returned.
+    /// The answer for one unit of work: what [`run`](super::run) (or
+    /// `PostgresStore::run_in_transaction`) returned.
+    ///
+    /// | what ran | answer |
+    /// | --- | --- |
+    /// | [`Outcome::Done`], [`Outcome::DoneNotRecorded`], [`Outcome::Completed`] | `204` |
+    /// | [`Outcome::InProgress`] | `409`, with its `Retry-After` |
+    /// | [`Outcome::Failed`], [`Outcome::Panicked`], [`Outcome::TimedOut`] | `500` |
+    /// | `Err(StoreError)`, whatever its kind | `503` |
+    ///
+    /// It keeps no error: `run` logs the work's error (feature `tracing`,
+    /// `webhook.failed`) and hands it to the store
+    /// ([`Store::release_with_error`](super::Store::release_with_error)).
+    /// A [`StoreErrorKind::Rejected`](super::StoreErrorKind::Rejected) is
+    /// `503` too, since the work was not done, but no retry can succeed:
+    /// park the delivery (keep its JSON aside) and acknowledge it
+    /// ([`Answer::ACKNOWLEDGE`]) instead of answering this.
     pub fn of<T, E>(ran: &Result<Outcome<T, E>, StoreError>) -> Self {
         let severity = match ran {
             Ok(Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed) => {

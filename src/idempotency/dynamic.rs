@@ -30,7 +30,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// async fn handle(state: &AppState, key: &str) -> u16 {
 ///     let lease = Duration::from_secs(10);
-///     match idempotency::run(&state.store, key, lease, |_| async { Ok::<_, ()>(()) }).await {
+///     match idempotency::run(&state.store, key, lease, |_| async { Ok::<_, &str>(()) }).await {
 ///         Ok(outcome) => outcome.http_status(),
 ///         Err(down) => down.http_status(),
 ///     }
@@ -62,6 +62,13 @@ pub trait DynStore: Send + Sync {
     /// [`Store::release`], boxed.
     fn release_boxed<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
 
+    /// [`Store::release_with_error`], boxed.
+    fn release_with_error_boxed<'a>(
+        &'a self,
+        lease: &'a Lease,
+        error: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
     /// [`Store::extend`], boxed.
     fn extend_boxed<'a>(
         &'a self,
@@ -87,6 +94,14 @@ impl<S: Store> DynStore for S {
         Box::pin(self.release(lease))
     }
 
+    fn release_with_error_boxed<'a>(
+        &'a self,
+        lease: &'a Lease,
+        error: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.release_with_error(lease, error))
+    }
+
     fn extend_boxed<'a>(
         &'a self,
         lease: &'a mut Lease,
@@ -107,6 +122,10 @@ impl<'d> Store for dyn DynStore + 'd {
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
         self.release_boxed(lease).await
+    }
+
+    async fn release_with_error(&self, lease: &Lease, error: &str) -> Result<(), StoreError> {
+        self.release_with_error_boxed(lease, error).await
     }
 
     async fn extend(&self, lease: &mut Lease, duration: Duration) -> Result<(), StoreError> {
@@ -161,7 +180,7 @@ mod tests {
         assert_eq!(held.duration(), Duration::from_secs(30));
         ready(store.complete(&held)).unwrap();
         assert_eq!(ready(memory.claim("k", lease)).unwrap(), Claim::Completed);
-        let again = ready(run(&store, "k", lease, |_| async { Ok::<_, ()>(()) })).unwrap();
+        let again = ready(run(&store, "k", lease, |_| async { Ok::<_, &str>(()) })).unwrap();
         assert!(matches!(again, Outcome::Completed));
         let Claim::Acquired(other) = ready(store.claim("j", lease)).unwrap() else {
             panic!("a fresh key is free");

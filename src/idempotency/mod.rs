@@ -95,6 +95,13 @@
 //! - **The store is down**: [`run`] returns `Err` (`503`) before any work
 //!   starts; a completion that cannot be recorded is reported as
 //!   [`Outcome::DoneNotRecorded`] (`2xx`: the work happened).
+//! - **The store refuses the key for good**
+//!   ([`StoreErrorKind::Rejected`]: PostgreSQL's data exceptions and
+//!   limits): `Err` too, but not transient. Park the delivery and
+//!   acknowledge it, or the vendor resends it until it gives up.
+//! - **The work fails**: [`run`] releases the lease with the error's text
+//!   ([`Store::release_with_error`]), which `PostgresStore` keeps beside the
+//!   key's count of attempts, and with the `tracing` feature logs it.
 //!
 //! # Choosing the lease
 //!
@@ -176,10 +183,12 @@ pub use dynamic::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use postgres::{PostgresStore, TransactionWork};
+pub use postgres::{KeyState, KeyStatus, PostgresStore, TransactionWork};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
+#[cfg(any(feature = "tracing", feature = "postgres"))]
+pub(crate) use run::error_text;
 pub use run::{Outcome, run};
 
 /// A shared record of which keys are being worked on and which are done.
@@ -225,6 +234,23 @@ pub trait Store: Send + Sync {
     /// [`StoreErrorKind::LeaseLost`].
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The work failed with `error`: [`Store::release`], and a store that
+    /// keeps a record of each key's attempts keeps `error` with it
+    /// (`PostgresStore`: `last_error`, read by `PostgresStore::status`).
+    ///
+    /// [`run`] calls it with the work's error (bounded and escaped, as
+    /// logs show it). By default it is [`Store::release`], and `error` is
+    /// dropped: [`MemoryStore`] and `RedisStore` keep no record of
+    /// attempts.
+    fn release_with_error(
+        &self,
+        lease: &Lease,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = error;
+        self.release(lease)
+    }
+
     /// The work goes on: `lease` now runs `duration` from now (kept
     /// between [`Lease::MIN`] and [`Lease::MAX`]), by the store's clock,
     /// and its [`Lease::deadline`] moves with it.
@@ -259,6 +285,14 @@ macro_rules! forward_store {
 
             fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send {
                 (**self).release(lease)
+            }
+
+            fn release_with_error(
+                &self,
+                lease: &Lease,
+                error: &str,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                (**self).release_with_error(lease, error)
             }
 
             fn extend(
@@ -434,6 +468,15 @@ pub enum StoreErrorKind {
     /// progress or of keys within their retention, and drops none of
     /// them; or the key is longer than [`MemoryStore::MAX_KEY_LEN`].
     Full,
+    /// The store refused the operation for good: what it was given can
+    /// never be stored (PostgreSQL's data exceptions, SQLSTATE class `22`,
+    /// such as `22021`, an invalid byte sequence; and its program limits,
+    /// class `54`, such as `54000`, a key too long for the index). Nothing
+    /// was changed, and trying again cannot succeed: the answer stays
+    /// `503` (the work was not done), but a receiver should park the
+    /// delivery (keep it aside and acknowledge it) rather than let the
+    /// vendor resend it forever.
+    Rejected,
 }
 
 impl StoreError {
@@ -494,6 +537,7 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Uncertain => "did not answer in time",
             StoreErrorKind::LeaseLost => "lease lost",
             StoreErrorKind::Full => "full",
+            StoreErrorKind::Rejected => "refused it for good",
         };
         write!(f, "idempotency store {kind}: {}", self.message)
     }
@@ -529,6 +573,40 @@ pub(crate) fn acted(code: i64, store: &str) -> Result<(), StoreError> {
             format!("unexpected answer from {store}"),
         )),
     }
+}
+
+/// The most of a server's reason a store's message keeps, in bytes once
+/// escaped.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+const REASON_MAX: usize = 160;
+
+/// A server's error in a store's message: `server error <code>: <reason>`,
+/// the code [`printable`], the reason bounded and escaped, with each of
+/// `hidden` (the key, the token) taken out.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn server_error(code: &str, reason: Option<&str>, hidden: &[&str]) -> String {
+    let code = printable(code);
+    let Some(reason) = reason else {
+        return format!("server error {code}");
+    };
+    let mut reason = reason.to_owned();
+    for word in hidden.iter().filter(|w| !w.is_empty()) {
+        reason = reason.replace(word, "<hidden>");
+    }
+    format!(
+        "server error {code}: {}",
+        crate::text::sanitize(&reason, REASON_MAX)
+    )
+}
+
+/// At most 32 characters of `text`, letters, digits and `_` only: a
+/// server's error code, or the name of an error's kind.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(32)
+        .collect()
 }
 
 /// Why a lease can no longer act on its key.
@@ -716,6 +794,26 @@ mod tests {
         assert_eq!(cap_retention(Duration::ZERO), MIN_RETENTION);
     }
 
+    #[cfg(any(feature = "redis", feature = "postgres"))]
+    #[test]
+    fn server_errors_keep_a_short_code_and_an_escaped_reason() {
+        assert_eq!(printable("READONLY"), "READONLY");
+        assert_eq!(printable("a:b pass\u{202e}word"), "abpassword");
+        assert_eq!(printable(&"x".repeat(100)).len(), 32);
+        assert_eq!(server_error("OOM\n", None, &[]), "server error OOM");
+        let shown = server_error(
+            "22021",
+            Some("invalid byte in \"evt_secret\"\nforged line"),
+            &["evt_secret", ""],
+        );
+        assert_eq!(
+            shown,
+            "server error 22021: invalid byte in \"<hidden>\"\\nforged line"
+        );
+        let long = server_error("54000", Some(&"y".repeat(1000)), &[]);
+        assert!(long.len() < 200, "{long}");
+    }
+
     #[test]
     fn errors_classify_and_print_their_kind() {
         let e = StoreError::new(StoreErrorKind::Uncertain, "timed out after 1.5 s");
@@ -738,6 +836,13 @@ mod tests {
             StoreError::lease_lost(LostTo::Completion)
                 .to_string()
                 .contains("another claim completed the key")
+        );
+        let rejected = StoreError::new(StoreErrorKind::Rejected, "claim: server error 22021");
+        assert!(!rejected.is_transient());
+        assert_eq!(rejected.http_status(), 503);
+        assert_eq!(
+            rejected.to_string(),
+            "idempotency store refused it for good: claim: server error 22021"
         );
     }
 }

@@ -11,7 +11,9 @@ use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, Script};
 
 use super::run::timeout;
-use super::{Claim, Lease, Store, StoreError, StoreErrorKind, acted, cap_retention};
+use super::{
+    Claim, Lease, Store, StoreError, StoreErrorKind, acted, cap_retention, printable, server_error,
+};
 
 /// The longest one operation may take, retries and a `NOSCRIPT` reload
 /// (three round trips) included.
@@ -437,10 +439,6 @@ fn millis(duration: Duration) -> u64 {
         .max(1)
 }
 
-/// The most of the server's reason a message keeps, in bytes once
-/// escaped.
-const REASON_MAX: usize = 160;
-
 /// A `redis` error as a [`StoreError`], classified, with a message that
 /// names what failed and how, but not the URL or a password: the error's
 /// kind, and for a server error its code and reason, bounded and escaped,
@@ -465,20 +463,7 @@ fn error(what: &str, e: &redis::RedisError, hidden: &[&str]) -> StoreError {
     } else if let Some(code) = e.code() {
         // A server error code such as `OOM`, `READONLY` or `NOSCRIPT`, and
         // the server's reason ("invalid expire time in 'set' command").
-        match e.detail() {
-            Some(detail) => {
-                let mut detail = detail.to_owned();
-                for word in hidden.iter().filter(|w| !w.is_empty()) {
-                    detail = detail.replace(word, "<hidden>");
-                }
-                format!(
-                    "server error {}: {}",
-                    printable(code),
-                    crate::text::sanitize(&detail, REASON_MAX)
-                )
-            }
-            None => format!("server error {}", printable(code)),
-        }
+        server_error(code, e.detail(), hidden)
     } else {
         kind_name(e)
     };
@@ -488,14 +473,6 @@ fn error(what: &str, e: &redis::RedisError, hidden: &[&str]) -> StoreError {
 /// The `redis` error's kind, which names a class, never a value.
 fn kind_name(e: &redis::RedisError) -> String {
     printable(&format!("{:?}", e.kind()))
-}
-
-/// At most 32 characters of `text`, letters, digits and `_` only.
-fn printable(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(32)
-        .collect()
 }
 
 #[cfg(test)]
@@ -508,13 +485,6 @@ mod tests {
         assert_eq!(millis(Duration::from_micros(1500)), 1);
         assert_eq!(millis(Duration::from_secs(30)), 30_000);
         assert_eq!(millis(Duration::MAX), u64::MAX);
-    }
-
-    #[test]
-    fn printable_keeps_only_a_short_code() {
-        assert_eq!(printable("READONLY"), "READONLY");
-        assert_eq!(printable("a:b pass\u{202e}word"), "abpassword");
-        assert_eq!(printable(&"x".repeat(100)).len(), 32);
     }
 
     #[test]

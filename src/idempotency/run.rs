@@ -1,6 +1,7 @@
 //! Running a closure under a claim.
 
 use std::any::Any;
+use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
@@ -128,7 +129,11 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// - `Err` releases the lease: [`Outcome::Failed`]. A panic in the work is
 ///   caught, and the lease released at once: [`Outcome::Panicked`]. If a
 ///   release fails, the lease expires by itself, and until then retries
-///   get [`Outcome::InProgress`].
+///   get [`Outcome::InProgress`]. The release carries what stopped the
+///   work ([`Store::release_with_error`]: the error's `Display`, or the
+///   panic's message, escaped and cut to 300 bytes), which a store that
+///   keeps a record of attempts keeps (`PostgresStore::status`), and with
+///   the `tracing` feature a `webhook.failed` event shows it too.
 ///
 /// It returns `Err` only when the claim itself failed (the store is down,
 /// full, or did not answer): answer `503` (the error converts into
@@ -194,63 +199,118 @@ where
     S: Store + ?Sized,
     F: FnOnce(Lease) -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    E: fmt::Display,
 {
-    crate::trace::idempotent(key, run_untraced(store, key, lease, work)).await
+    crate::trace::idempotent(key, async {
+        let claim = store.claim(key, lease).await?;
+        let mut lease = match held(store, claim).await {
+            Ok(lease) => lease,
+            Err(answered) => return Ok(answered),
+        };
+        Ok(match under_lease(store, &mut lease, work).await {
+            Ok(value) => match complete(store, &lease).await {
+                Ok(()) => Outcome::Done(value),
+                Err(err) => Outcome::DoneNotRecorded(value, err),
+            },
+            Err(stopped) => stopped.release(store, &lease).await,
+        })
+    })
+    .await
 }
 
-/// [`run`] without its span.
-async fn run_untraced<S, F, Fut, T, E>(
+/// The lease that `claim` acquired, ready for work; otherwise the outcome
+/// to answer at once, without work: [`Outcome::InProgress`],
+/// [`Outcome::Completed`], or [`Outcome::TimedOut`] for a claim that came
+/// back after its lease's deadline (released: another claim may be taking
+/// the key now).
+pub(super) async fn held<S: Store + ?Sized, T, E>(
     store: &S,
-    key: &str,
-    lease: Duration,
-    work: F,
-) -> Result<Outcome<T, E>, StoreError>
+    claim: Claim,
+) -> Result<Lease, Outcome<T, E>> {
+    let lease = match claim {
+        Claim::Acquired(lease) => lease,
+        Claim::InProgress { retry_after } => return Err(Outcome::InProgress { retry_after }),
+        Claim::Completed => return Err(Outcome::Completed),
+    };
+    if Instant::now() >= lease.deadline() {
+        let _ = store
+            .release_with_error(&lease, "the claim came back after the lease's deadline")
+            .await;
+        return Err(Outcome::TimedOut);
+    }
+    Ok(lease)
+}
+
+/// How work under a lease stopped short of success.
+pub(super) enum Stopped<E> {
+    /// The work returned this error.
+    Failed(E),
+    /// The work panicked with this message.
+    Panicked(String),
+    /// The lease could not be held: the work's future was dropped.
+    TimedOut,
+}
+
+/// The most of an error that its record and its log line keep, in bytes
+/// once escaped.
+pub(crate) const ERROR_MAX: usize = 300;
+
+/// `error`'s text as a store keeps it and a log shows it: escaped, and
+/// at most [`ERROR_MAX`] bytes.
+pub(crate) fn error_text(error: &dyn fmt::Display) -> String {
+    crate::text::sanitize(&error.to_string(), ERROR_MAX)
+}
+
+impl<E: fmt::Display> Stopped<E> {
+    /// Release `lease` with what stopped the work as its error
+    /// ([`Store::release_with_error`]), and the outcome to answer. A
+    /// failed release leaves the lease to expire: nothing is lost.
+    pub(super) async fn release<S: Store + ?Sized, T>(
+        self,
+        store: &S,
+        lease: &Lease,
+    ) -> Outcome<T, E> {
+        let error = match &self {
+            Stopped::Failed(err) => error_text(err),
+            Stopped::Panicked(message) => error_text(&format_args!("panicked: {message}")),
+            Stopped::TimedOut => "the lease could not be held".to_owned(),
+        };
+        let _ = store.release_with_error(lease, &error).await;
+        match self {
+            Stopped::Failed(err) => Outcome::Failed(err),
+            Stopped::Panicked(message) => Outcome::Panicked(message),
+            Stopped::TimedOut => Outcome::TimedOut,
+        }
+    }
+}
+
+/// Run the work that `make` makes with a copy of `lease`, while the
+/// lease is renewed ([`keep`]): its value, or how it stopped: an error, a
+/// panic (caught, in `make` or in a poll), or a lease that could not be
+/// held (the work's future dropped).
+pub(super) async fn under_lease<S, F, Fut, T, E>(
+    store: &S,
+    lease: &mut Lease,
+    make: F,
+) -> Result<T, Stopped<E>>
 where
     S: Store + ?Sized,
     F: FnOnce(Lease) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut lease = match store.claim(key, lease).await? {
-        Claim::Acquired(lease) => lease,
-        Claim::InProgress { retry_after } => return Ok(Outcome::InProgress { retry_after }),
-        Claim::Completed => return Ok(Outcome::Completed),
-    };
-    if Instant::now() >= lease.deadline() {
-        // Too late to start: another claim may be taking the key now.
-        let _ = store.release(&lease).await;
-        return Ok(Outcome::TimedOut);
+    let copy = lease.clone();
+    let work = catching(move || make(copy));
+    match first(work, keep(store, lease)).await {
+        Some(Ok(Ok(value))) => Ok(value),
+        Some(Ok(Err(err))) => Err(Stopped::Failed(err)),
+        Some(Err(panic)) => Err(Stopped::Panicked(panic_message(panic.as_ref()))),
+        None => Err(Stopped::TimedOut),
     }
-    let ran = {
-        let copy = lease.clone();
-        let work = catching(move || work(copy));
-        let keeper = keep(store, &mut lease);
-        first(work, keeper).await
-    };
-    let outcome = match ran {
-        Some(Ok(Ok(value))) => match complete(store, &lease).await {
-            Ok(()) => Outcome::Done(value),
-            Err(err) => Outcome::DoneNotRecorded(value, err),
-        },
-        // A failed release leaves the lease to expire: nothing is lost.
-        Some(Ok(Err(err))) => {
-            let _ = store.release(&lease).await;
-            Outcome::Failed(err)
-        }
-        Some(Err(panic)) => {
-            let _ = store.release(&lease).await;
-            Outcome::Panicked(panic_message(panic.as_ref()))
-        }
-        None => {
-            let _ = store.release(&lease).await;
-            Outcome::TimedOut
-        }
-    };
-    Ok(outcome)
 }
 
 /// The future that `make` returns, run with every panic (in `make` or in
 /// a poll) caught.
-pub(super) async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
+async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
 where
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -275,10 +335,7 @@ pub(super) async fn timeout<F: Future>(deadline: Instant, future: F) -> Option<F
 
 /// `work`'s output, or `None` once `stop` finished first (and `work` was
 /// dropped).
-pub(super) async fn first<W: Future, K: Future<Output = ()>>(
-    work: W,
-    stop: K,
-) -> Option<W::Output> {
+async fn first<W: Future, K: Future<Output = ()>>(work: W, stop: K) -> Option<W::Output> {
     let mut work = pin!(work);
     let mut stop = pin!(stop);
     poll_fn(|cx| {
@@ -296,7 +353,7 @@ pub(super) async fn first<W: Future, K: Future<Output = ()>>(
 /// Renew `lease` each time half of it has passed; finishes only when it
 /// could not be renewed: another claim overtook it, or the store failed
 /// until a margin before the lease's end.
-pub(super) async fn keep<S: Store + ?Sized>(store: &S, lease: &mut Lease) {
+async fn keep<S: Store + ?Sized>(store: &S, lease: &mut Lease) {
     let duration = lease.duration();
     let give_up = |lease: &Lease| lease.deadline().checked_sub(margin(duration));
     loop {
@@ -340,7 +397,7 @@ async fn complete<S: Store + ?Sized>(store: &S, lease: &Lease) -> Result<(), Sto
 }
 
 /// What a panic said, for [`Outcome::Panicked`].
-pub(super) fn panic_message(panic: &(dyn Any + Send)) -> String {
+fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(text) = panic.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = panic.downcast_ref::<String>() {
@@ -403,7 +460,7 @@ mod tests {
         let runs = AtomicUsize::new(0);
         let work = |_| async {
             runs.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, ()>(1)
+            Ok::<_, &str>(1)
         };
         let first = block_on(run(&store, "k", LEASE, work)).unwrap();
         assert!(matches!(first, Outcome::Done(1)));
@@ -419,7 +476,7 @@ mod tests {
         let failed = block_on(run(&store, "k", LEASE, |_| async { Err::<(), _>("no") })).unwrap();
         assert!(matches!(failed, Outcome::Failed("no")));
         assert_eq!(failed.http_status(), 500);
-        let retried = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();
+        let retried = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();
         assert!(matches!(retried, Outcome::Done(())));
     }
 
@@ -432,7 +489,7 @@ mod tests {
         let ran = AtomicUsize::new(0);
         let outcome = block_on(run(&store, "k", LEASE, |_| async {
             ran.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, ()>(())
+            Ok::<_, &str>(())
         }))
         .unwrap();
         match outcome {
@@ -453,7 +510,7 @@ mod tests {
         let outcome = block_on(run(&store, "k", lease, |_| async {
             // Five leases long: renewed at each half.
             Delay::new(Duration::from_secs(1)).await;
-            Ok::<_, ()>(())
+            Ok::<_, &str>(())
         }))
         .unwrap();
         assert!(matches!(outcome, Outcome::Done(())), "{outcome:?}");
@@ -469,7 +526,7 @@ mod tests {
         let lease = Duration::from_millis(100);
         let started = Instant::now();
         let outcome = block_on(run(&store, "k", lease, |_| {
-            std::future::pending::<Result<(), ()>>()
+            std::future::pending::<Result<(), &str>>()
         }))
         .unwrap();
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
@@ -477,7 +534,7 @@ mod tests {
         let took = started.elapsed();
         assert!(took >= Duration::from_millis(50), "{took:?}");
         // Released: the next delivery claims it at once.
-        let next = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();
+        let next = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();
         assert!(matches!(next, Outcome::Done(())));
     }
 
@@ -490,7 +547,7 @@ mod tests {
         let lease = Duration::from_millis(500);
         let started = Instant::now();
         let outcome = block_on(run(&store, "k", lease, |_| {
-            std::future::pending::<Result<(), ()>>()
+            std::future::pending::<Result<(), &str>>()
         }))
         .unwrap();
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
@@ -506,7 +563,7 @@ mod tests {
             if !store.is_empty() {
                 panic!("the handler's bug");
             }
-            Ok::<(), ()>(())
+            Ok::<(), &str>(())
         }))
         .unwrap();
         match &outcome {
@@ -515,14 +572,14 @@ mod tests {
         }
         assert_eq!(outcome.http_status(), 500);
         // Not held: the retry runs at once.
-        let retry = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(7) })).unwrap();
+        let retry = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(7) })).unwrap();
         assert!(matches!(retry, Outcome::Done(7)));
         // A closure that panics before it makes its future is caught too.
         let outcome = block_on(run(
             &store,
             "k2",
             LEASE,
-            |_| -> std::future::Ready<Result<(), ()>> {
+            |_| -> std::future::Ready<Result<(), &str>> {
                 panic!("{}", String::from("made no future"))
             },
         ))
@@ -543,7 +600,7 @@ mod tests {
         let ran = AtomicUsize::new(0);
         let outcome = block_on(run(&store, "k", Duration::from_millis(20), |_| async {
             ran.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, ()>(())
+            Ok::<_, &str>(())
         }))
         .unwrap();
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
@@ -567,7 +624,7 @@ mod tests {
             |lease| async move {
                 *seen_ref.lock().unwrap() =
                     Some((lease.key().to_owned(), lease.token().to_owned()));
-                Ok::<_, ()>(())
+                Ok::<_, &str>(())
             },
         ))
         .unwrap();
@@ -641,7 +698,7 @@ mod tests {
     #[test]
     fn complete_is_retried_once_after_a_transient_error() {
         let store = flaky(1, StoreErrorKind::Unavailable);
-        let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(5) })).unwrap();
+        let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(5) })).unwrap();
         assert!(matches!(outcome, Outcome::Done(5)));
         assert_eq!(block_on(store.claim("k", LEASE)).unwrap(), Claim::Completed);
     }
@@ -649,7 +706,7 @@ mod tests {
     #[test]
     fn done_not_recorded_is_still_acknowledged() {
         let store = flaky(2, StoreErrorKind::Uncertain);
-        let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(5) })).unwrap();
+        let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(5) })).unwrap();
         match &outcome {
             Outcome::DoneNotRecorded(5, err) => assert_eq!(err.kind(), StoreErrorKind::Uncertain),
             other => panic!("expected DoneNotRecorded, got {other:?}"),
@@ -657,7 +714,7 @@ mod tests {
         assert_eq!(outcome.http_status(), 204);
         // A lost lease is not retried: it cannot come back.
         let store = flaky(1, StoreErrorKind::LeaseLost);
-        let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, ()>(()) })).unwrap();
+        let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();
         assert!(
             matches!(&outcome, Outcome::DoneNotRecorded((), e) if e.kind() == StoreErrorKind::LeaseLost)
         );
@@ -672,7 +729,7 @@ mod tests {
         let err = block_on(run(&store, "b", LEASE, |_| async {
             panic!("the work must not run");
             #[allow(unreachable_code)]
-            Ok::<(), ()>(())
+            Ok::<(), &str>(())
         }))
         .unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Full);

@@ -4,14 +4,13 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::redis::{RedisServer, free_port};
+use common::example::{self, Example, smartcomply_event};
+use common::redis::RedisServer;
 use reqwest::StatusCode;
 use time::OffsetDateTime;
 use utility_webhooks::idempotency::{Claim, RedisStore, Store};
@@ -20,136 +19,30 @@ use utility_webhooks::{smartcomply, smarterwx};
 const SMARTCOMPLY_SECRET: &str = "whsec_minimal";
 const SMARTERWX_SECRET: &str = "swx minimal";
 
-/// The example's binary, built by `cargo test` beside this test's, or
-/// the one `AXUM_MINIMAL_BINARY` names (to measure another build of it).
-fn example() -> PathBuf {
-    if let Some(binary) = std::env::var_os("AXUM_MINIMAL_BINARY") {
-        return binary.into();
-    }
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let binary = dir.join("examples").join("axum_minimal");
-    let rebuild = "`cargo test --all-features` builds it, as does \
-                   `cargo build --example axum_minimal --features axum,redis`";
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/axum_minimal.rs");
-    let changed = std::fs::metadata(source).unwrap().modified().unwrap();
-    match built {
-        Ok(built) => assert!(
-            built >= changed,
-            "{} is older than its source: {rebuild}",
-            binary.display()
-        ),
-        Err(_) => panic!("{} is missing: {rebuild}", binary.display()),
-    }
-    binary
+/// The example on a free port with `env` besides its secrets (claims in
+/// memory without `REDIS_URL`); its stdout lines kept, unless
+/// `keep_stdout` is false. `AXUM_MINIMAL_BINARY` names another build of
+/// it, to measure that one.
+fn start_with(env: &[(&str, &str)], keep_stdout: bool) -> Example {
+    let binary = std::env::var_os("AXUM_MINIMAL_BINARY").map_or_else(
+        || example::binary("axum_minimal", "axum,redis"),
+        PathBuf::from,
+    );
+    let mut all = vec![
+        ("SMARTCOMPLY_WEBHOOK_SECRET", SMARTCOMPLY_SECRET),
+        ("SMARTERWX_WEBHOOK_SECRET", SMARTERWX_SECRET),
+    ];
+    all.extend_from_slice(env);
+    Example::start(&binary, &all, keep_stdout)
 }
 
-/// The example on a free port, claiming in Redis at `redis_url`; its
-/// stdout lines arrive on the receiver, unless `stdout` is closed.
-struct Receiver {
-    child: Child,
-    base: String,
-    lines: Option<mpsc::Receiver<String>>,
-}
-
-impl Receiver {
-    fn start(redis_url: &str, keep_stdout: bool) -> Self {
-        Receiver::start_with(&[("REDIS_URL", redis_url)], keep_stdout)
-    }
-
-    /// The example with `env` besides its port and secrets (claims in
-    /// memory without `REDIS_URL`).
-    fn start_with(env: &[(&str, &str)], keep_stdout: bool) -> Self {
-        let port = free_port();
-        let mut command = Command::new(example());
-        command
-            .env("PORT", port.to_string())
-            .env("SMARTCOMPLY_WEBHOOK_SECRET", SMARTCOMPLY_SECRET)
-            .env("SMARTERWX_WEBHOOK_SECRET", SMARTERWX_SECRET)
-            .env_remove("REDIS_URL")
-            .stdout(Stdio::piped());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let lines = keep_stdout.then(|| {
-            let (send, receive) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    let _ = send.send(line);
-                }
-            });
-            receive
-        });
-        // Otherwise `stdout` is dropped here: every write to it fails.
-        let started = Instant::now();
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "not listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Receiver {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            lines,
-        }
-    }
-
-    /// The next line on its stdout.
-    fn line(&self) -> String {
-        let lines = self.lines.as_ref().unwrap();
-        lines.recv_timeout(Duration::from_secs(10)).unwrap()
-    }
-
-    /// No line came within a moment.
-    fn quiet(&self) {
-        let lines = self.lines.as_ref().unwrap();
-        assert!(lines.recv_timeout(Duration::from_millis(300)).is_err());
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn post(
-    base: &str,
-    path: &str,
-    header: (&str, String),
-    body: &[u8],
-) -> (StatusCode, Option<String>) {
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-        .post(format!("{base}{path}"))
-        .header(header.0, header.1)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (response.status(), retry_after)
-}
-
-fn smartcomply_event(id: &str) -> Vec<u8> {
-    let mut event: serde_json::Value =
-        serde_json::from_slice(&common::fixture("smartcomply/test.failed.json")).unwrap();
-    event["id"] = id.into();
-    serde_json::to_vec(&event).unwrap()
+/// The example on a free port, claiming in Redis at `redis_url`.
+fn start(redis_url: &str, keep_stdout: bool) -> Example {
+    start_with(&[("REDIS_URL", redis_url)], keep_stdout)
 }
 
 fn signed(body: &[u8]) -> (&'static str, String) {
-    let header = smartcomply::sign(SMARTCOMPLY_SECRET, OffsetDateTime::now_utc(), body);
-    (smartcomply::SIGNATURE_HEADER, header)
+    example::smartcomply_signed(SMARTCOMPLY_SECRET, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +50,7 @@ async fn the_minimal_receiver_gives_every_answer() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let receiver = Receiver::start(&redis.url(), true);
+    let receiver = start(&redis.url(), true);
     let base = receiver.base.clone();
     let get = |path: &str| reqwest::get(format!("{base}{path}"));
     assert_eq!(get("/").await.unwrap().status(), StatusCode::OK);
@@ -170,12 +63,12 @@ async fn the_minimal_receiver_gives_every_answer() {
     let event = smartcomply_event("evt_minimal_1");
     let sc = "/webhooks/smartcomply";
     assert_eq!(
-        post(&base, sc, signed(&event), &event).await.0,
+        receiver.post(sc, signed(&event), &event).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_1");
     assert_eq!(
-        post(&base, sc, signed(&event), &event).await.0,
+        receiver.post(sc, signed(&event), &event).await.0,
         StatusCode::NO_CONTENT
     );
     receiver.quiet();
@@ -189,7 +82,7 @@ async fn the_minimal_receiver_gives_every_answer() {
         .collect();
     let header = ("X-SWX-Signature", smarterwx::sign(SMARTERWX_SECRET, &batch));
     assert_eq!(
-        post(&base, "/webhooks/smarterwx", header, &batch).await.0,
+        receiver.post("/webhooks/smarterwx", header, &batch).await.0,
         StatusCode::NO_CONTENT
     );
     let mut lines: Vec<String> = (0..uuids.len()).map(|_| receiver.line()).collect();
@@ -208,13 +101,13 @@ async fn the_minimal_receiver_gives_every_answer() {
     else {
         panic!("a fresh key is free");
     };
-    let (status, retry_after) = post(&base, sc, signed(&held), &held).await;
+    let (status, retry_after) = receiver.post(sc, signed(&held), &held).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let seconds: u64 = retry_after.unwrap().parse().unwrap();
     assert!((1..=5).contains(&seconds), "{seconds}");
     store.release(&lease).await.unwrap();
     assert_eq!(
-        post(&base, sc, signed(&held), &held).await.0,
+        receiver.post(sc, signed(&held), &held).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_held");
@@ -222,7 +115,7 @@ async fn the_minimal_receiver_gives_every_answer() {
     // Parked: signed, unreadable, acknowledged once, kept as one line.
     let unreadable = br#"{"id":"evt_minimal_bad","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{"test_id":7}}"#;
     assert_eq!(
-        post(&base, sc, signed(unreadable), unreadable).await.0,
+        receiver.post(sc, signed(unreadable), unreadable).await.0,
         StatusCode::NO_CONTENT
     );
     let parked = receiver.line();
@@ -235,13 +128,13 @@ async fn the_minimal_receiver_gives_every_answer() {
     // Its resend is parked once; a readable resend of the same id (after
     // an upgrade of the model) does the work.
     assert_eq!(
-        post(&base, sc, signed(unreadable), unreadable).await.0,
+        receiver.post(sc, signed(unreadable), unreadable).await.0,
         StatusCode::NO_CONTENT
     );
     receiver.quiet();
     let readable = smartcomply_event("evt_minimal_bad");
     assert_eq!(
-        post(&base, sc, signed(&readable), &readable).await.0,
+        receiver.post(sc, signed(&readable), &readable).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_bad");
@@ -252,31 +145,31 @@ async fn the_minimal_receiver_gives_every_answer() {
         smartcomply::sign("whsec_forged", OffsetDateTime::now_utc(), &event),
     );
     assert_eq!(
-        post(&base, sc, forged, &event).await.0,
+        receiver.post(sc, forged, &event).await.0,
         StatusCode::UNAUTHORIZED
     );
     let junk = b"[1, 2]";
     assert_eq!(
-        post(&base, sc, signed(junk), junk).await.0,
+        receiver.post(sc, signed(junk), junk).await.0,
         StatusCode::BAD_REQUEST
     );
     let huge = vec![b' '; 2 << 20];
     assert_eq!(
-        post(&base, sc, signed(&huge), &huge).await.0,
+        receiver.post(sc, signed(&huge), &huge).await.0,
         StatusCode::PAYLOAD_TOO_LARGE
     );
     receiver.quiet();
 
     // 500: the work fails (here its stdout is closed) and is released.
-    let broken = Receiver::start(&redis.url(), false);
+    let broken = start(&redis.url(), false);
     let failing = smartcomply_event("evt_minimal_fails");
     assert_eq!(
-        post(&broken.base, sc, signed(&failing), &failing).await.0,
+        broken.post(sc, signed(&failing), &failing).await.0,
         StatusCode::INTERNAL_SERVER_ERROR
     );
     // Released: the other instance does it.
     assert_eq!(
-        post(&base, sc, signed(&failing), &failing).await.0,
+        receiver.post(sc, signed(&failing), &failing).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(receiver.line(), "processed evt_minimal_fails");
@@ -285,7 +178,7 @@ async fn the_minimal_receiver_gives_every_answer() {
     redis.stop();
     let later = smartcomply_event("evt_minimal_later");
     assert_eq!(
-        post(&base, sc, signed(&later), &later).await.0,
+        receiver.post(sc, signed(&later), &later).await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
     receiver.quiet();
@@ -300,14 +193,14 @@ fn swx_signed(body: &[u8]) -> (&'static str, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreadable_notifications_without_ids_are_each_kept_once() {
-    let receiver = Receiver::start_with(&[], true);
+    let receiver = start_with(&[], true);
     let swx = "/webhooks/smarterwx";
     // No readable uuid, different content: two deliveries, two parked.
     let first = br#"[{"uuid":5,"event":"referral:create","timestamp":"2023-11-20T01:00:00Z","message":{"id":"x"}}]"#;
     let second = br#"[{"uuid":6,"event":"referral:create","timestamp":"2023-11-20T01:00:00Z","message":{"id":"y"}}]"#;
     let mut keys = Vec::new();
     for body in [&first[..], &second[..]] {
-        let (status, _) = post(&receiver.base, swx, swx_signed(body), body).await;
+        let (status, _) = receiver.post(swx, swx_signed(body), body).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let line = receiver.line();
         let parked: serde_json::Value =
@@ -325,17 +218,17 @@ async fn unreadable_notifications_without_ids_are_each_kept_once() {
         "{keys:?}"
     );
     // The same content again is a duplicate: acknowledged, not kept twice.
-    let (status, _) = post(&receiver.base, swx, swx_signed(first), first).await;
+    let (status, _) = receiver.post(swx, swx_signed(first), first).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     receiver.quiet();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_id_cannot_forge_a_line() {
-    let receiver = Receiver::start_with(&[], true);
+    let receiver = start_with(&[], true);
     let forged = smartcomply_event("evt_1\nprocessed evt_FORGED");
     let sc = "/webhooks/smartcomply";
-    let (status, _) = post(&receiver.base, sc, signed(&forged), &forged).await;
+    let (status, _) = receiver.post(sc, signed(&forged), &forged).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(receiver.line(), r"processed evt_1\nprocessed evt_FORGED");
     receiver.quiet();
@@ -348,7 +241,7 @@ async fn a_sender_id_cannot_forge_a_line() {
     notification["uuid"] = "u-1\r\nprocessed u-FORGED\u{202e}".into();
     let batch = serde_json::to_vec(&[notification]).unwrap();
     let swx = "/webhooks/smarterwx";
-    let (status, _) = post(&receiver.base, swx, swx_signed(&batch), &batch).await;
+    let (status, _) = receiver.post(swx, swx_signed(&batch), &batch).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
         receiver.line(),
@@ -359,11 +252,11 @@ async fn a_sender_id_cannot_forge_a_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_batch_is_processed_whole_a_few_at_a_time() {
-    let receiver = Receiver::start_with(&[], true);
+    let receiver = start_with(&[], true);
     const COUNT: usize = 500;
     let body = common::small_batch("u-large", COUNT);
     let swx = "/webhooks/smarterwx";
-    let (status, _) = post(&receiver.base, swx, swx_signed(&body), &body).await;
+    let (status, _) = receiver.post(swx, swx_signed(&body), &body).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let mut lines: Vec<String> = (0..COUNT).map(|_| receiver.line()).collect();
     lines.sort();
@@ -487,7 +380,7 @@ fn unsigned_requests_are_refused_before_their_bodies_are_read() {
     ];
     for (what, signature, chunk, in_flight) in cases {
         let unsigned = what == "unsigned";
-        let receiver = Receiver::start_with(&[], false);
+        let receiver = start_with(&[], false);
         let address = receiver.base.strip_prefix("http://").unwrap().to_owned();
         let requests: Vec<_> = (0..in_flight)
             .map(|_| {
@@ -496,7 +389,7 @@ fn unsigned_requests_are_refused_before_their_bodies_are_read() {
             })
             .collect();
         let answers: Vec<Refused> = requests.into_iter().map(|r| r.join().unwrap()).collect();
-        let peak = peak_rss(receiver.child.id()) as f64 / 1e6;
+        let peak = peak_rss(receiver.id()) as f64 / 1e6;
         println!(
             "axum_minimal peak RSS, {in_flight} in flight x {LEN} bytes {what} \
              in {chunk}-byte chunks: {peak:.1} MB"

@@ -12,11 +12,16 @@ mod contract;
 use utility_webhooks_receiver as receiver;
 
 mod axum_minimal;
+mod axum_postgres;
 mod axum_receiver;
 mod delivery_faults;
 mod drift;
 mod exactly_once;
+mod examples_docs;
 mod extractor;
+/// The recipe `PostgresStore`'s docs show, run by `postgres_store`.
+#[cfg(feature = "postgres")]
+mod handler_recipe;
 mod postgres_store;
 mod properties;
 mod redis_cluster;

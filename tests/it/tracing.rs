@@ -106,9 +106,10 @@ fn verifications_have_a_span_with_their_verdict_and_nothing_secret() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("webhook.parked") && l.contains("id=\"evt_unreadable\"")),
+            .any(|l| l.contains("webhook.unreadable") && l.contains("id=\"evt_unreadable\"")),
         "{text}"
     );
+    assert!(!text.contains("webhook.parked"), "{text}");
     assert!(
         lines.iter().any(|l| l.contains("webhook.drift")
             && l.contains("kind=\"unknown_field\"")
@@ -140,13 +141,13 @@ async fn runs_have_a_span_with_their_outcome_and_events_to_count() {
     let seen = Arc::clone(&tokens);
     let done = idempotency::run(&store, "smartcomply:evt_run_1", lease, |lease| async move {
         seen.lock().unwrap().push(lease.token().to_owned());
-        Ok::<_, ()>(())
+        Ok::<_, &str>(())
     })
     .await
     .unwrap();
     assert!(matches!(done, idempotency::Outcome::Done(())));
     let again = idempotency::run(&store, "smartcomply:evt_run_1", lease, |_| async {
-        Ok::<_, ()>(())
+        Ok::<_, &str>(())
     });
     assert!(matches!(
         again.await.unwrap(),
@@ -157,14 +158,14 @@ async fn runs_have_a_span_with_their_outcome_and_events_to_count() {
     };
     tokens.lock().unwrap().push(held.token().to_owned());
     let busy = idempotency::run(&store, "smarterwx:busy", lease, |_| async {
-        Ok::<_, ()>(())
+        Ok::<_, &str>(())
     });
     assert!(matches!(
         busy.await.unwrap(),
         idempotency::Outcome::InProgress { .. }
     ));
     let down = idempotency::run(&Down, "smarterwx:down", lease, |_| async {
-        Ok::<_, ()>(())
+        Ok::<_, &str>(())
     });
     assert!(down.await.is_err());
 
@@ -192,6 +193,192 @@ async fn runs_have_a_span_with_their_outcome_and_events_to_count() {
         has(&["webhook.run", "outcome=\"store_unavailable\""]),
         "{text}"
     );
+    for token in tokens.lock().unwrap().iter() {
+        assert!(!text.contains(token.as_str()), "a lease token in {text}");
+    }
+}
+
+/// What `tracing_subscriber::fmt::init()` sets up: `info` and above, no
+/// span events, writing to `out` instead of stdout.
+fn plain_subscriber(out: &Captured) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_writer(out.clone())
+        .with_ansi(false)
+        .finish()
+}
+
+/// The line of `text` that holds every one of `needles`.
+fn line_with<'a>(text: &'a str, needles: &[&str]) -> &'a str {
+    text.lines()
+        .find(|l| needles.iter().all(|n| l.contains(n)))
+        .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{text}"))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_plain_fmt_subscriber_prints_refusals_failures_duplicates_and_unreadables() {
+    let out = Captured::default();
+    let _guard = tracing::subscriber::set_default(plain_subscriber(&out));
+    let body = common::fixture("smartcomply/test.failed.json");
+    let verifier = smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap();
+    // Refused: forged, stale, unsigned.
+    let forged = smartcomply::sign("whsec_forger", OffsetDateTime::now_utc(), &body);
+    verifier.verify_and_parse(&forged, &body).unwrap_err();
+    let stale = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let stale = smartcomply::sign(SMARTCOMPLY_SECRET, stale, &body);
+    verifier.verify_and_parse(&stale, &body).unwrap_err();
+    let swx = smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap();
+    let swx_body = common::fixture("smarterwx/batch.json");
+    swx.verify_and_parse_each("", &swx_body).unwrap_err();
+    // Signed, but unreadable.
+    let unreadable = br#"{"id":"evt_unreadable","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{"test_id":7}}"#;
+    let signed = smartcomply::sign(SMARTCOMPLY_SECRET, OffsetDateTime::now_utc(), unreadable);
+    verifier.verify_and_parse(&signed, unreadable).unwrap_err();
+    // Work: done, a duplicate, failed (with a forged log line in its
+    // error), panicked.
+    let store = MemoryStore::new(100, Duration::from_secs(3600));
+    let lease = Duration::from_secs(10);
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&tokens);
+    let work = |lease: idempotency::Lease| async move {
+        seen.lock().unwrap().push(lease.token().to_owned());
+        Ok::<_, String>(())
+    };
+    let done = idempotency::run(&store, "smartcomply:evt_done", lease, work);
+    assert!(matches!(
+        done.await.unwrap(),
+        idempotency::Outcome::Done(())
+    ));
+    let again = idempotency::run(&store, "smartcomply:evt_done", lease, |_| async {
+        Ok::<_, String>(())
+    });
+    assert!(matches!(
+        again.await.unwrap(),
+        idempotency::Outcome::Completed
+    ));
+    let seen = Arc::clone(&tokens);
+    let failed = idempotency::run(
+        &store,
+        "smartcomply:evt_failing",
+        lease,
+        |lease| async move {
+            seen.lock().unwrap().push(lease.token().to_owned());
+            Err::<(), _>("insert failed: relation \"repairs\" does not exist\nprocessed evt_FORGED")
+        },
+    );
+    assert!(matches!(
+        failed.await.unwrap(),
+        idempotency::Outcome::Failed(_)
+    ));
+    let panicked = idempotency::run(&store, "smarterwx:panicking", lease, |_| async {
+        if lease > Duration::ZERO {
+            panic!("the handler's bug");
+        }
+        Ok::<_, String>(())
+    });
+    assert!(matches!(
+        panicked.await.unwrap(),
+        idempotency::Outcome::Panicked(_)
+    ));
+
+    let text = out.text();
+    if std::env::var_os("SHOW_TRACE").is_some() {
+        eprintln!("{text}");
+    }
+    for (kind, status) in [
+        ("SignatureMismatch", 401),
+        ("TimestampTooOld", 401),
+        ("MissingSignature", 401),
+    ] {
+        let line = line_with(&text, &["webhook.refused", &format!("kind=\"{kind}\"")]);
+        assert!(line.contains(" WARN "), "{line}");
+        assert!(line.contains(&format!("status={status}")), "{line}");
+    }
+    let line = line_with(&text, &["webhook.unreadable", "id=\"evt_unreadable\""]);
+    assert!(line.contains(" WARN "), "{line}");
+    let line = line_with(
+        &text,
+        &["webhook.duplicate", "key=\"smartcomply:evt_done\""],
+    );
+    assert!(line.contains(" INFO "), "{line}");
+    let line = line_with(
+        &text,
+        &["webhook.failed", "key=\"smartcomply:evt_failing\""],
+    );
+    assert!(line.contains(" WARN "), "{line}");
+    assert!(line.contains("outcome=\"failed\""), "{line}");
+    assert!(
+        line.contains(r#"relation \"repairs\" does not exist\\nprocessed evt_FORGED"#),
+        "the error, escaped, on its line: {line}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("processed")),
+        "a forged line: {text}"
+    );
+    let line = line_with(&text, &["webhook.failed", "key=\"smarterwx:panicking\""]);
+    assert!(line.contains("the handler's bug"), "{line}");
+    // Never the secret, the signature, the body, nor a lease token.
+    let signature = forged.split("v1=").nth(1).unwrap();
+    let mut secrets = vec![
+        SMARTCOMPLY_SECRET.to_owned(),
+        SMARTERWX_SECRET.to_owned(),
+        signature.to_owned(),
+        "bft_e5f6a7b8".to_owned(),
+        "City Hall".to_owned(),
+    ];
+    secrets.extend(tokens.lock().unwrap().iter().cloned());
+    assert_eq!(secrets.len(), 7);
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "{secret} in {text}");
+    }
+}
+
+/// `PostgresStore::run_in_transaction` has the `webhook.run` span and the
+/// events `run` has.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transaction_helper_has_the_run_span_and_events() {
+    use common::postgres::{PgServer, unique_table};
+    use utility_webhooks::idempotency::{Outcome, PostgresStore};
+
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    let store = PostgresStore::connect(server.url())
+        .await
+        .unwrap()
+        .with_table(&unique_table("traced"))
+        .unwrap();
+    store.migrate().await.unwrap();
+    let out = Captured::default();
+    let subscriber = plain_subscriber(&out);
+    let key = "smartcomply:evt_in_transaction";
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let runs = async {
+        for fail in [true, false, false] {
+            let seen = Arc::clone(&tokens);
+            let outcome = store
+                .run_in_transaction(key, Duration::from_secs(10), move |tx, lease| {
+                    Box::pin(async move {
+                        seen.lock().unwrap().push(lease.token().to_owned());
+                        let sql = if fail { "SELECT 1 / 0" } else { "SELECT 1" };
+                        sqlx::query(sql).execute(&mut *tx).await?;
+                        Ok::<_, sqlx::Error>(())
+                    })
+                })
+                .await
+                .unwrap();
+            match (fail, &outcome) {
+                (true, Outcome::Failed(_)) | (false, Outcome::Done(()) | Outcome::Completed) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    tracing::instrument::WithSubscriber::with_subscriber(runs, subscriber).await;
+    let text = out.text();
+    let line = line_with(&text, &["webhook.failed", &format!("key=\"{key}\"")]);
+    assert!(line.contains("webhook.run{"), "{line}");
+    assert!(line.contains("division by zero"), "{line}");
+    line_with(&text, &["webhook.duplicate", &format!("key=\"{key}\"")]);
     for token in tokens.lock().unwrap().iter() {
         assert!(!text.contains(token.as_str()), "a lease token in {text}");
     }

@@ -113,6 +113,19 @@ pub async fn release_frees_the_key<S: Store>(store: &S, prefix: &str) {
     assert_lost(store.release(&first).await, COMPLETED);
     assert_lost(store.complete(&first).await, COMPLETED);
     completed(store, &key).await;
+
+    // With the work's error, the same: free at once, fenced alike.
+    let key = format!("{prefix}:release-with-error");
+    let failed = acquire(store, &key, LONG).await;
+    store
+        .release_with_error(&failed, "the work failed\nwith a second line")
+        .await
+        .unwrap();
+    let again = acquire(store, &key, LONG).await;
+    assert_lost(store.release_with_error(&failed, "late").await, HOLDS);
+    store.complete(&again).await.unwrap();
+    assert_lost(store.release_with_error(&again, "after").await, OWN);
+    completed(store, &key).await;
 }
 
 /// A completion after the lease ran out, when nobody claimed the key

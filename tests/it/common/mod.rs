@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod differential;
+#[cfg(feature = "axum")]
+pub mod example;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
