@@ -381,21 +381,16 @@ impl PayloadError {
         self
     }
 
-    /// This error, found reading the part of `body` that starts at byte
-    /// `start`, as an error of the whole body: its line and column counted
-    /// from the start of `body`, and, for the element `index` of an array,
-    /// its path below `[index]`.
-    pub(crate) fn within(mut self, body: &[u8], start: usize, index: Option<usize>) -> Self {
+    /// This error, found reading the part of a body that starts at `start`
+    /// (found by [`Positions::at`]), as an error of the whole body: its
+    /// line and column counted from the start of the body, and, for the
+    /// element `index` of an array, its path below `[index]`.
+    pub(crate) fn within(mut self, start: Position, index: Option<usize>) -> Self {
         if self.0.line != 0 {
-            let before = &body[..start.min(body.len())];
-            let line_start = before
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |newline| newline + 1);
             if self.0.line == 1 {
-                self.0.column += start - line_start;
+                self.0.column = self.0.column.saturating_add(start.column);
             }
-            self.0.line += before.iter().filter(|&&b| b == b'\n').count();
+            self.0.line = self.0.line.saturating_add(start.newlines);
         }
         if let Some(index) = index {
             let path = match self.0.path.take() {
@@ -460,6 +455,85 @@ impl PayloadError {
     /// fit).
     pub fn unreadable(&self) -> Option<&Unreadable> {
         self.0.unreadable.as_ref()
+    }
+}
+
+/// Where a part of a body starts, as [`Positions::at`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// The line breaks before it.
+    newlines: usize,
+    /// The bytes between the last of them (or the body's start) and it.
+    column: usize,
+}
+
+/// The positions of parts of one body, found in order by one forward pass:
+/// each call to [`Positions::at`] reads only the bytes since the previous
+/// one, so that the positions of every part of a body cost one reading of
+/// it, however many parts there are.
+pub(crate) struct Positions<'a> {
+    body: &'a [u8],
+    /// How far the body has been read.
+    offset: usize,
+    /// The line breaks before `offset`.
+    newlines: usize,
+    /// Where the line holding `offset` starts.
+    line_start: usize,
+}
+
+impl<'a> Positions<'a> {
+    /// Positions in `body`, from its start.
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        Positions {
+            body,
+            offset: 0,
+            newlines: 0,
+            line_start: 0,
+        }
+    }
+
+    /// Where byte `offset` of the body is (an offset past its end is its
+    /// end). Offsets are meant to come in order; one before the previous
+    /// makes it read again from the start, right but no longer in one pass.
+    pub(crate) fn at(&mut self, offset: usize) -> Position {
+        let offset = offset.min(self.body.len());
+        if offset < self.offset {
+            *self = Positions::new(self.body);
+        }
+        let read = &self.body[self.offset..offset];
+        #[cfg(test)]
+        scanned::add(read.len());
+        for (i, &b) in read.iter().enumerate() {
+            if b == b'\n' {
+                self.newlines += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = offset;
+        Position {
+            newlines: self.newlines,
+            column: offset - self.line_start,
+        }
+    }
+}
+
+/// How many bytes [`Positions::at`] read on this thread: what a test
+/// counts to know that the positions of a batch cost one reading of it.
+#[cfg(test)]
+pub(crate) mod scanned {
+    use std::cell::Cell;
+
+    thread_local! {
+        static SCANNED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(super) fn add(bytes: usize) {
+        SCANNED.with(|s| s.set(s.get() + bytes));
+    }
+
+    /// The bytes read on this thread since it started.
+    pub(crate) fn get() -> usize {
+        SCANNED.with(Cell::get)
     }
 }
 
@@ -640,6 +714,55 @@ mod tests {
         assert_eq!(e.category(), Category::Eof);
     }
 
+    /// The position of `start` in `body` as a reading from the start finds
+    /// it.
+    fn reference(body: &[u8], start: usize) -> Position {
+        let before = &body[..start];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |newline| newline + 1);
+        Position {
+            newlines: before.iter().filter(|&&b| b == b'\n').count(),
+            column: start - line_start,
+        }
+    }
+
+    #[test]
+    fn positions_in_order_read_the_body_once_and_agree_with_a_full_reading() {
+        let body: Vec<u8> = (0..5000u32)
+            .map(|i| match i % 7 {
+                0 | 3 => b'\n',
+                _ => b'a' + (i % 26) as u8,
+            })
+            .collect();
+        let before = scanned::get();
+        let mut positions = Positions::new(&body);
+        let offsets: Vec<usize> = (0..=body.len()).step_by(3).chain([body.len()]).collect();
+        for &offset in &offsets {
+            assert_eq!(positions.at(offset), reference(&body, offset), "{offset}");
+        }
+        assert_eq!(scanned::get() - before, body.len());
+        // Out of order, or past the end: still right.
+        assert_eq!(positions.at(10), reference(&body, 10));
+        assert_eq!(positions.at(usize::MAX), reference(&body, body.len()));
+        assert_eq!(Positions::new(b"").at(5), reference(b"", 0));
+    }
+
+    #[test]
+    fn within_counts_from_the_start_of_the_body() {
+        let body = b"[1,\n  \"x\"]";
+        let part = &body[6..9];
+        let err = serde_json::from_slice::<u8>(part).unwrap_err();
+        let e = PayloadError::new(&err, None, None).within(Positions::new(body).at(6), Some(1));
+        assert_eq!((e.line(), e.column()), (Some(2), Some(5)));
+        assert_eq!(e.path(), Some("[1]"));
+        // An error on a later line of the part keeps its column.
+        let err = serde_json::from_slice::<u8>(b"\n\"x\"").unwrap_err();
+        let e = PayloadError::new(&err, None, None).within(Positions::new(body).at(6), None);
+        assert_eq!((e.line(), e.column()), (Some(3), Some(3)));
+    }
+
     #[test]
     fn the_longest_payload_message_fits_in_a_kibibyte() {
         let huge = "\u{202e}\u{1}".repeat(10_000);
@@ -648,7 +771,10 @@ mod tests {
             Some(&huge),
             Some(huge.clone()),
         )
-        .within(huge.as_bytes(), huge.len(), Some(usize::MAX));
+        .within(
+            Positions::new(huge.as_bytes()).at(huge.len()),
+            Some(usize::MAX),
+        );
         e.0.line = usize::MAX;
         e.0.column = usize::MAX;
         let shown = e.to_string();
