@@ -28,7 +28,7 @@ struct App {
 }
 
 type Event = Result<smartcomply::Event, Unreadable>;
-type Batch = Vec<Result<smarterwx::Notification, Unreadable>>;
+type Batch = Vec<smarterwx::Item>;
 
 /// The work for one event or notification, done once for its key (one
 /// the model cannot read is parked: printed as a JSON line), in a task of
@@ -53,8 +53,12 @@ async fn smartcomply_hook(State(app): State<App>, Verified(event): Verified<Even
 }
 
 async fn smarterwx_hook(State(app): State<App>, Verified(batch): Verified<Batch>) -> Answer {
-    let key = |n: smarterwx::Notification| (n.idempotency_key(), n.uuid.to_string());
-    let tasks: Vec<_> = batch.into_iter().map(|n| once(&app, n.map(key))).collect();
+    let units = batch.into_iter().filter_map(|item| match item {
+        smarterwx::Item::Notification(n) => Some(Ok((n.idempotency_key(), n.uuid.to_string()))),
+        smarterwx::Item::Unreadable(u) => Some(Err(u)),
+        _ => None, // stale: none here, since no replay window (`with_max_age`) is set
+    });
+    let tasks: Vec<_> = units.map(|unit| once(&app, unit)).collect();
     let mut answer = Answer::ACKNOWLEDGE; // the most serious of the batch's answers
     for task in tasks {
         answer = answer.worst(task.await);

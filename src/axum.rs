@@ -11,7 +11,7 @@
 //! use axum::{Router, extract::FromRef, routing::post};
 //! use utility_webhooks::axum::Verified;
 //! use utility_webhooks::idempotency::Answer;
-//! use utility_webhooks::{Unreadable, smartcomply, smarterwx};
+//! use utility_webhooks::{smartcomply, smarterwx};
 //!
 //! #[derive(Clone, FromRef)]
 //! struct AppState {
@@ -24,13 +24,12 @@
 //!     Answer::default() // 204
 //! }
 //!
-//! async fn smarterwx_hook(
-//!     Verified(batch): Verified<Vec<Result<smarterwx::Notification, Unreadable>>>,
-//! ) -> Answer {
-//!     for notification in batch {
-//!         match notification {
-//!             Ok(n) => println!("{} {}", n.event_type(), n.uuid),
-//!             Err(unreadable) => eprintln!("park {}", unreadable.raw()),
+//! async fn smarterwx_hook(Verified(batch): Verified<Vec<smarterwx::Item>>) -> Answer {
+//!     for item in batch {
+//!         match item {
+//!             smarterwx::Item::Notification(n) => println!("{} {}", n.event_type(), n.uuid),
+//!             smarterwx::Item::Unreadable(unreadable) => eprintln!("park {}", unreadable.raw()),
+//!             other => eprintln!("not processed: {other:?}"), // stale
 //!         }
 //!     }
 //!     Answer::default()
@@ -65,8 +64,9 @@ use crate::{smartcomply, smarterwx};
 ///   is rejected with `400`;
 /// - `Result<smartcomply::Event, Unreadable>`: the event, or the signed
 ///   event the model cannot read, to park and acknowledge;
-/// - `Vec<Result<smarterwx::Notification, Unreadable>>`: a SmarterWX batch
-///   read notification by notification (the way to receive batches);
+/// - `Vec<smarterwx::Item>`: a SmarterWX batch read notification by
+///   notification (the way to receive batches): each notification typed,
+///   unreadable or, with a replay window, stale;
 /// - `Vec<smarterwx::Notification>`: a SmarterWX batch, all or nothing.
 ///
 /// Its verifier (`smartcomply::Verifier` or `smarterwx::Verifier`) comes
@@ -133,9 +133,9 @@ impl Delivery for Result<smartcomply::Event, Unreadable> {
     }
 }
 
-impl sealed::Sealed for Vec<Result<smarterwx::Notification, Unreadable>> {}
+impl sealed::Sealed for Vec<smarterwx::Item> {}
 
-impl Delivery for Vec<Result<smarterwx::Notification, Unreadable>> {
+impl Delivery for Vec<smarterwx::Item> {
     type Verifier = smarterwx::Verifier;
 
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: &[u8]) -> Result<Self, Error> {

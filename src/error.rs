@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use std::fmt::{self, Write as _};
+use std::time::Duration;
 
 use crate::text::{Capped, sanitize};
 use crate::unreadable::Unreadable;
@@ -10,11 +11,13 @@ use crate::unreadable::Unreadable;
 /// The variants fall in four classes, which map onto HTTP answers (see
 /// [`Error::http_status`]):
 ///
-/// - configuration: [`Error::EmptySecret`] (answer `500`);
+/// - configuration: [`Error::EmptySecret`], [`Error::RetentionTooShort`]
+///   (answer `500`);
 /// - authentication: [`Error::MissingSignature`], [`Error::MalformedSignature`],
 ///   [`Error::SignatureMismatch`], [`Error::TimestampTooOld`],
 ///   [`Error::TimestampInFuture`] (answer `401`);
-/// - content: [`Error::Payload`] (answer `400`);
+/// - content: [`Error::Payload`] (answer `400`),
+///   [`Error::TooManyNotifications`] (answer `413`);
 /// - the receiver's own state: [`Error::Store`] (answer `503`).
 ///
 /// Match on [`Error::kind`], a `Copy` classification, rather than on the
@@ -43,16 +46,42 @@ pub enum Error {
         "webhook signature does not match: the body must be the exact bytes sent (not JSON parsed and written again, nor sent with `curl -d`, which drops line breaks), or the secret is wrong"
     )]
     SignatureMismatch,
-    /// The signed timestamp is older than the verifier's tolerance.
+    /// The signed timestamp is older than the verifier's tolerance (a
+    /// SmartComply `t`), or a notification's `timestamp` older than the
+    /// SmarterWX verifier's maximum age.
     #[error("webhook timestamp is older than the tolerance")]
     TimestampTooOld,
     /// The signed timestamp is further in the future than the verifier's
-    /// tolerance.
+    /// tolerance (SmartComply) or clock skew (SmarterWX).
     #[error("webhook timestamp is too far in the future")]
     TimestampInFuture,
     /// The body is not JSON of the documented shape.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// A signed SmarterWX batch holds more notifications than the verifier
+    /// reads
+    /// ([`with_max_notifications`](crate::smarterwx::Verifier::with_max_notifications),
+    /// 10 000 by default): refused whole, before its notifications are
+    /// read one by one.
+    #[error("webhook batch holds more than {limit} notifications")]
+    TooManyNotifications {
+        /// The most notifications a batch may hold.
+        limit: usize,
+    },
+    /// An idempotency store keeps completed keys for less time than a
+    /// replay window needs
+    /// ([`check_retention`](crate::smarterwx::Verifier::check_retention)):
+    /// a delivery replayed after its key expired, and still inside the
+    /// window, would be done again. A configuration error, for start-up.
+    #[error(
+        "idempotency retention of {retention:?} is shorter than the replay window needs ({required:?}: the maximum age plus the clock skew): a delivery replayed after its key expired would be done again"
+    )]
+    RetentionTooShort {
+        /// The store's retention of completed keys.
+        retention: Duration,
+        /// The least retention the window needs.
+        required: Duration,
+    },
     /// The idempotency store could not record the delivery (down, full, or
     /// too slow to answer): answer `503`, and the vendor retries later.
     #[error(transparent)]
@@ -92,6 +121,10 @@ pub enum ErrorKind {
     Payload,
     /// [`Error::Store`].
     Store,
+    /// [`Error::TooManyNotifications`].
+    TooManyNotifications,
+    /// [`Error::RetentionTooShort`].
+    RetentionTooShort,
 }
 
 impl ErrorKind {
@@ -107,6 +140,8 @@ impl ErrorKind {
             ErrorKind::TimestampInFuture => "TimestampInFuture",
             ErrorKind::Payload => "Payload",
             ErrorKind::Store => "Store",
+            ErrorKind::TooManyNotifications => "TooManyNotifications",
+            ErrorKind::RetentionTooShort => "RetentionTooShort",
         }
     }
 
@@ -128,7 +163,8 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::Payload => 400,
-            ErrorKind::EmptySecret => 500,
+            ErrorKind::TooManyNotifications => 413,
+            ErrorKind::EmptySecret | ErrorKind::RetentionTooShort => 500,
             ErrorKind::Store => 503,
             ErrorKind::MissingSignature
             | ErrorKind::MalformedSignature
@@ -157,6 +193,8 @@ impl Error {
             Error::TimestampInFuture => ErrorKind::TimestampInFuture,
             Error::Payload(_) => ErrorKind::Payload,
             Error::Store(_) => ErrorKind::Store,
+            Error::TooManyNotifications { .. } => ErrorKind::TooManyNotifications,
+            Error::RetentionTooShort { .. } => ErrorKind::RetentionTooShort,
         }
     }
 
@@ -174,9 +212,9 @@ impl Error {
     }
 
     /// The HTTP status a receiver should answer with: `401` for signature
-    /// and timestamp problems, `400` for payload problems, `503` for an
-    /// idempotency store that could not answer, `500` for a misconfigured
-    /// verifier.
+    /// and timestamp problems, `400` for payload problems, `413` for a
+    /// batch of too many notifications, `503` for an idempotency store that
+    /// could not answer, `500` for a misconfigured verifier or store.
     ///
     /// A payload error of a verified delivery is still the vendor's: when
     /// [`PayloadError::unreadable`] gives the event, store it aside and
@@ -654,6 +692,21 @@ mod tests {
                 400,
             ),
             (store(), ErrorKind::Store, "Store", 503),
+            (
+                Error::TooManyNotifications { limit: 10 },
+                ErrorKind::TooManyNotifications,
+                "TooManyNotifications",
+                413,
+            ),
+            (
+                Error::RetentionTooShort {
+                    retention: Duration::from_secs(60),
+                    required: Duration::from_secs(120),
+                },
+                ErrorKind::RetentionTooShort,
+                "RetentionTooShort",
+                500,
+            ),
         ] {
             assert_eq!(e.kind(), kind);
             assert_eq!(kind.as_str(), name);
@@ -680,6 +733,11 @@ mod tests {
                 crate::idempotency::StoreErrorKind::Unavailable,
                 "connection refused",
             )),
+            Error::TooManyNotifications { limit: 1 },
+            Error::RetentionTooShort {
+                retention: Duration::ZERO,
+                required: Duration::MAX,
+            },
         ] {
             assert_eq!(e.status_code().as_u16(), e.http_status(), "{e:?}");
         }

@@ -18,6 +18,12 @@
 //!   the vendor resends it; the notifications already done answer
 //!   `duplicate` then.
 //!
+//!   A signed notification outside the SmarterWX verifier's replay window
+//!   (`smarterwx::Verifier::with_max_age`) is never processed: it gets a
+//!   `stale <id>` line, its reason on stderr, and is acknowledged with its
+//!   batch (`204`), since a stale notification never becomes fresh and any
+//!   other answer would only make SmarterWX resend it.
+//!
 //!   A signed event or notification that the model cannot read is *parked*
 //!   under its own claim: written aside with its raw JSON, byte for byte,
 //!   and acknowledged (`parked <id>`, `204`), since a `400` would only
@@ -128,6 +134,8 @@ pub enum Delivery {
     Unavailable(String),
     /// The model could not read it: kept aside and acknowledged.
     Parked(String),
+    /// Outside the replay window: not processed, and acknowledged.
+    Stale(String),
 }
 
 impl fmt::Display for Delivery {
@@ -139,6 +147,7 @@ impl fmt::Display for Delivery {
             Delivery::InProgress(id) => write!(f, "in progress {id}"),
             Delivery::Unavailable(id) => write!(f, "unavailable {id}"),
             Delivery::Parked(id) => write!(f, "parked {id}"),
+            Delivery::Stale(id) => write!(f, "stale {id}"),
         }
     }
 }
@@ -254,6 +263,24 @@ impl Receiver {
         self.answer(id, Delivery::Parked, outcome)
     }
 
+    /// Drop `item`, a notification not to process (outside the replay
+    /// window), with its line and its reason: acknowledged, since a resend
+    /// would be refused the same way.
+    fn drop_stale(&self, item: smarterwx::Item) -> Reply {
+        let id = match &item {
+            smarterwx::Item::Stale(stale) => {
+                eprintln!("{stale}");
+                stale.notification().uuid.to_string()
+            }
+            other => {
+                eprintln!("not processed: {other:?}");
+                "?".into()
+            }
+        };
+        (self.on_delivery)(Delivery::Stale(id));
+        Ok(Answer::ACKNOWLEDGE)
+    }
+
     /// The line and the answer for one id's outcome; `done` names the line
     /// of work that was done. A store that is down is answered with its
     /// error (`503`).
@@ -358,17 +385,20 @@ async fn smarterwx_webhook(
     log_drift("smarterwx", body.clone());
     // Each notification under its own claim, in a task of its own, all at
     // once: a batch that half failed is finished, not redone, by its
-    // retry. One the model cannot read is parked; it does not hold back
-    // the others. Not a `JoinSet`: dropping one (a dropped request) would
-    // abort the work.
+    // retry. One the model cannot read is parked, and one outside the
+    // replay window dropped; neither holds back the others. Not a
+    // `JoinSet`: dropping one (a dropped request) would abort the work.
     let tasks: Vec<_> = notifications
         .into_iter()
         .map(|notification| {
             let receiver = Arc::clone(&receiver);
             tokio::spawn(async move {
                 match notification {
-                    Ok(n) => receiver.process(Job::SmarterWx(Box::new(n))).await,
-                    Err(unreadable) => receiver.park(unreadable).await,
+                    smarterwx::Item::Notification(n) => {
+                        receiver.process(Job::SmarterWx(Box::new(n))).await
+                    }
+                    smarterwx::Item::Unreadable(unreadable) => receiver.park(unreadable).await,
+                    stale => receiver.drop_stale(stale),
                 }
             })
         })
