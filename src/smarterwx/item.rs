@@ -77,7 +77,6 @@ impl Item {
     /// `Ok` with the notification to process, or `Err` with the item to set
     /// aside (unreadable or stale), for code written with `?` or
     /// `Result`'s combinators.
-    #[allow(clippy::result_large_err)] // the item itself, as it came
     pub fn into_result(self) -> Result<Notification, Item> {
         match self {
             Item::Notification(n) => Ok(n),

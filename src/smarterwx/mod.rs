@@ -1090,6 +1090,9 @@ mod tests {
                 + 'static,
         >() {
         }
+        fn assert_owned<T: std::fmt::Debug + Clone + PartialEq + Send + Sync + 'static>() {}
+        assert_owned::<Item>();
+        assert_owned::<Stale>();
         assert_model::<Notification>();
         assert_model::<Message>();
         assert_model::<Referral>();
