@@ -33,7 +33,7 @@ struct App {
 }
 
 type Event = Result<smartcomply::Event, Unreadable>;
-type Batch = Vec<Result<smarterwx::Notification, Unreadable>>;
+type Batch = Vec<smarterwx::Item>;
 /// One event or notification: its key and its id (escaped by `Display`),
 /// or unreadable.
 type Unit = Result<(String, String), Unreadable>;
@@ -70,7 +70,8 @@ async fn smartcomply_hook(State(app): State<App>, Verified(event): Verified<Even
 
 async fn smarterwx_hook(State(app): State<App>, Verified(batch): Verified<Batch>) -> Answer {
     let unit = |n: smarterwx::Notification| (n.idempotency_key(), n.uuid.to_string());
-    each(&app, batch.into_iter().map(|n| n.map(unit))).await
+    let units = batch.into_iter().filter_map(smarterwx::Item::into_readable); // stale: never
+    each(&app, units.map(|n| n.map(unit))).await
 }
 
 #[tokio::main]

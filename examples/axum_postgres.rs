@@ -31,27 +31,25 @@ struct App {
 }
 
 type Event = Result<smartcomply::Event, Unreadable>;
-type Batch = Vec<Result<smarterwx::Notification, Unreadable>>;
+type Batch = Vec<smarterwx::Item>;
 
 const TABLES: &str = "CREATE TABLE IF NOT EXISTS webhook_parked (raw text NOT NULL);
     CREATE TABLE IF NOT EXISTS webhook_effects (key text NOT NULL, done_at timestamptz DEFAULT now())";
 
 const INSERT: &str = "INSERT INTO webhook_effects (key) VALUES ($1)";
+const PARK: &str = "INSERT INTO webhook_parked (raw) VALUES ($1)";
 
-/// One event or notification (by its key) done once, or parked, in a
-/// task of its own, so that a vendor that hangs up does not cancel it.
+/// One event or notification done once for its key, in a task of its own,
+/// so that a vendor that hangs up does not cancel it. One the model cannot
+/// read is parked once, under a key of its own: its own key stays free.
 async fn once(store: PostgresStore, unit: Result<String, Unreadable>) -> Answer {
     let task = tokio::spawn(async move {
-        let key = match unit {
-            Ok(key) => key,
-            Err(unreadable) => {
-                let park = sqlx::query("INSERT INTO webhook_parked (raw) VALUES ($1)");
-                let parked = park.bind(unreadable.raw()).execute(store.pool()).await;
-                return parked.map_or(Answer::FAILED, |_| Answer::ACKNOWLEDGE);
-            }
+        let (key, sql, value) = match unit {
+            Ok(key) => (key.clone(), INSERT, key),
+            Err(unreadable) => (unreadable.parked_key(), PARK, unreadable.into_raw()),
         };
-        let ran = store.run_in_transaction(&key, Duration::from_secs(10), |tx, lease| {
-            Box::pin(sqlx::query(INSERT).bind(lease.key().to_owned()).execute(tx))
+        let ran = store.run_in_transaction(&key, Duration::from_secs(10), move |tx, _| {
+            Box::pin(sqlx::query(sql).bind(value).execute(tx))
         });
         Answer::of(&ran.await)
     });
@@ -64,7 +62,7 @@ async fn smartcomply_hook(State(app): State<App>, Verified(event): Verified<Even
 
 async fn smarterwx_hook(State(app): State<App>, Verified(batch): Verified<Batch>) -> Answer {
     let mut answer = Answer::ACKNOWLEDGE; // the most serious of the batch's answers
-    for n in batch {
+    for n in batch.into_iter().filter_map(smarterwx::Item::into_readable) {
         answer = answer.worst(once(app.store.clone(), n.map(|n| n.idempotency_key())).await);
     }
     answer

@@ -28,6 +28,14 @@
 //! parked deliveries are appended to, one JSON line each (default: a
 //! `dead letter {..}` line on stderr).
 //!
+//! `SMARTERWX_MAX_AGE_S` sets a replay window for SmarterWX (off when
+//! unset): a notification whose signed `timestamp` is older than that many
+//! seconds, or more than 5 minutes ahead, is never processed (`stale <id>`,
+//! acknowledged with its batch). The store must keep completed keys at
+//! least that long plus the 5 minutes; a window its retention cannot hold
+//! (the memory store keeps keys a day, Redis and PostgreSQL 7 days) stops
+//! the receiver at start, with the reason.
+//!
 //! Each delivery's work runs in a task of its own, which the request
 //! awaits: when the vendor hangs up (SmarterWX waits 3 s) and the server
 //! drops the request, the work goes on, and the vendor's resend is
@@ -108,6 +116,15 @@ async fn run() -> Result<(), String> {
     };
     let lease = millis("WEBHOOK_LEASE_MS", DEFAULT_LEASE)?;
     let work_delay = millis("WORK_DELAY_MS", Duration::ZERO)?;
+    let smarterwx = match std::env::var("SMARTERWX_MAX_AGE_S") {
+        Ok(s) => s
+            .parse()
+            .map(|s| smarterwx.with_max_age(Duration::from_secs(s)))
+            .map_err(|_| {
+                format!("SMARTERWX_MAX_AGE_S must be a whole number of seconds, not {s:?}")
+            })?,
+        Err(_) => smarterwx,
+    };
 
     let dead_letters = match std::env::var("DEAD_LETTER_FILE") {
         Ok(path) => Some(Arc::new(std::sync::Mutex::new(
@@ -125,15 +142,19 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
 
-    // One store type, whichever the environment picks.
+    // One store type, whichever the environment picks, and how long it
+    // keeps completed keys: a day in memory.
     #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut postgres_work: Option<Work> = None;
+    #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(unused_mut))]
+    let mut retention = Duration::from_secs(24 * 3600);
     let store: Arc<dyn DynStore> = if let Ok(url) = std::env::var("DATABASE_URL") {
         #[cfg(feature = "postgres")]
         {
             let store = postgres::connect(&url).await?;
             postgres_work = Some(Arc::new(postgres::work(store.clone(), work_delay)));
             println!("claims in PostgreSQL, lease {lease:?}");
+            retention = store.retention();
             Arc::new(store)
         }
         #[cfg(not(feature = "postgres"))]
@@ -147,6 +168,7 @@ async fn run() -> Result<(), String> {
                 .await
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
             println!("claims in Redis, lease {lease:?}");
+            retention = store.retention();
             Arc::new(store)
         }
         #[cfg(not(feature = "redis"))]
@@ -157,8 +179,16 @@ async fn run() -> Result<(), String> {
         // A day's retention; 100 000 ids is far more than a utility
         // receives in one.
         println!("claims in memory, lease {lease:?}");
-        Arc::new(MemoryStore::new(100_000, Duration::from_secs(24 * 3600)))
+        Arc::new(MemoryStore::new(100_000, retention))
     };
+    // Every replay must be a duplicate or stale: the store keeps each key
+    // as long as the window needs.
+    smarterwx
+        .check_retention(retention)
+        .map_err(|e| format!("SMARTERWX_MAX_AGE_S: {e}"))?;
+    if let Some(max_age) = smarterwx.max_age() {
+        println!("smarterwx max age {}s", max_age.as_secs());
+    }
     let receiver = Receiver::new(smartcomply, smarterwx, store).with_lease(lease);
     let mut receiver = configure(receiver, dead_letters, work_delay);
     if let Some(work) = postgres_work {

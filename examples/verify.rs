@@ -142,17 +142,19 @@ fn run() -> Result<(), String> {
                 .map_err(shown)?;
             say!("verified {} notification(s)", batch.len());
             let mut unreadable = 0;
-            for each in &batch {
-                match each {
-                    Ok(n) => {
+            for item in &batch {
+                match item {
+                    smarterwx::Item::Notification(n) => {
                         say!("{} {}", n.kind(), n.uuid);
                         say!("{n:#?}");
                     }
-                    Err(u) => {
+                    smarterwx::Item::Unreadable(u) => {
                         unreadable += 1;
                         say!("{u}");
                         say!("raw: {}", u.raw());
                     }
+                    // No replay window is set here: none is stale.
+                    other => say!("{other:?}"),
                 }
             }
             if drift {

@@ -13,7 +13,7 @@
 //! use axum::{Router, extract::FromRef, routing::post};
 //! use utility_webhooks::axum::Verified;
 //! use utility_webhooks::idempotency::Answer;
-//! use utility_webhooks::{Unreadable, smartcomply, smarterwx};
+//! use utility_webhooks::{smartcomply, smarterwx};
 //!
 //! #[derive(Clone, FromRef)]
 //! struct AppState {
@@ -26,13 +26,12 @@
 //!     Answer::default() // 204
 //! }
 //!
-//! async fn smarterwx_hook(
-//!     Verified(batch): Verified<Vec<Result<smarterwx::Notification, Unreadable>>>,
-//! ) -> Answer {
-//!     for notification in batch {
-//!         match notification {
-//!             Ok(n) => println!("{} {}", n.kind(), n.uuid),
-//!             Err(unreadable) => eprintln!("park {unreadable}"), // store `raw()` aside
+//! async fn smarterwx_hook(Verified(batch): Verified<Vec<smarterwx::Item>>) -> Answer {
+//!     for item in batch {
+//!         match item {
+//!             smarterwx::Item::Notification(n) => println!("{} {}", n.kind(), n.uuid),
+//!             smarterwx::Item::Unreadable(unreadable) => eprintln!("park {unreadable}"), // store `raw()` aside
+//!             other => eprintln!("not processed: {other:?}"), // stale
 //!         }
 //!     }
 //!     Answer::default()
@@ -71,8 +70,9 @@ use crate::{smartcomply, smarterwx};
 ///   is rejected with `400`;
 /// - `Result<smartcomply::Event, Unreadable>`: the event, or the signed
 ///   event the model cannot read, to park and acknowledge;
-/// - `Vec<Result<smarterwx::Notification, Unreadable>>`: a SmarterWX batch
-///   read notification by notification (the way to receive batches);
+/// - `Vec<smarterwx::Item>`: a SmarterWX batch read notification by
+///   notification (the way to receive batches): each notification typed,
+///   unreadable or, with a replay window, stale;
 /// - `Vec<smarterwx::Notification>`: a SmarterWX batch, all or nothing;
 /// - `(T, Bytes)` for any of these `T`: the same, and the body exactly as
 ///   received (`Verified((event, body))`), to store byte for byte or to
@@ -87,9 +87,9 @@ use crate::{smartcomply, smarterwx};
 /// use axum::body::Bytes;
 /// use utility_webhooks::axum::Verified;
 /// use utility_webhooks::idempotency::Answer;
-/// use utility_webhooks::{Unreadable, smarterwx};
+/// use utility_webhooks::smarterwx;
 ///
-/// type Batch = Vec<Result<smarterwx::Notification, Unreadable>>;
+/// type Batch = Vec<smarterwx::Item>;
 ///
 /// async fn hook(Verified((batch, body)): Verified<(Batch, Bytes)>) -> Answer {
 ///     // `body` is what SmarterWX signed, byte for byte.
@@ -173,9 +173,9 @@ impl Verifiable for Result<smartcomply::Event, Unreadable> {
     }
 }
 
-impl sealed::Sealed for Vec<Result<smarterwx::Notification, Unreadable>> {}
+impl sealed::Sealed for Vec<smarterwx::Item> {}
 
-impl Verifiable for Vec<Result<smarterwx::Notification, Unreadable>> {
+impl Verifiable for Vec<smarterwx::Item> {
     type Verifier = smarterwx::Verifier;
 
     fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {

@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use std::fmt::{self, Write as _};
+use std::time::Duration;
 
 use crate::text::{Capped, sanitize};
 use crate::unreadable::Unreadable;
@@ -10,11 +11,13 @@ use crate::unreadable::Unreadable;
 /// The variants fall in four classes, which map onto HTTP answers (see
 /// [`Error::http_status`]):
 ///
-/// - configuration: [`Error::EmptySecret`] (answer `500`);
+/// - configuration: [`Error::EmptySecret`], [`Error::RetentionTooShort`]
+///   (answer `500`);
 /// - authentication: [`Error::MissingSignature`], [`Error::MalformedSignature`],
 ///   [`Error::SignatureMismatch`], [`Error::TimestampTooOld`],
 ///   [`Error::TimestampInFuture`] (answer `401`);
-/// - content: [`Error::Payload`] (answer `400`);
+/// - content: [`Error::Payload`] (answer `400`),
+///   [`Error::TooManyNotifications`] (answer `413`);
 /// - the receiver's own state: [`Error::Store`] (answer `503`).
 ///
 /// Match on [`Error::kind`], a `Copy` classification, rather than on the
@@ -43,16 +46,42 @@ pub enum Error {
         "webhook signature does not match: the body must be the exact bytes sent (not JSON parsed and written again, nor sent with `curl -d`, which drops line breaks), or the secret is wrong"
     )]
     SignatureMismatch,
-    /// The signed timestamp is older than the verifier's tolerance.
+    /// The signed timestamp is older than the verifier's tolerance (a
+    /// SmartComply `t`), or a notification's `timestamp` older than the
+    /// SmarterWX verifier's maximum age.
     #[error("webhook timestamp is older than the tolerance")]
     TimestampTooOld,
     /// The signed timestamp is further in the future than the verifier's
-    /// tolerance.
+    /// tolerance (SmartComply) or clock skew (SmarterWX).
     #[error("webhook timestamp is too far in the future")]
     TimestampInFuture,
     /// The body is not JSON of the documented shape.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// A signed SmarterWX batch holds more notifications than the verifier
+    /// reads
+    /// ([`with_max_notifications`](crate::smarterwx::Verifier::with_max_notifications),
+    /// 10 000 by default): refused whole, before its notifications are
+    /// read one by one.
+    #[error("webhook batch holds more than {limit} notifications")]
+    TooManyNotifications {
+        /// The most notifications a batch may hold.
+        limit: usize,
+    },
+    /// An idempotency store keeps completed keys for less time than a
+    /// replay window needs
+    /// ([`check_retention`](crate::smarterwx::Verifier::check_retention)):
+    /// a delivery replayed after its key expired, and still inside the
+    /// window, would be done again. A configuration error, for start-up.
+    #[error(
+        "idempotency retention of {retention:?} is shorter than the replay window needs ({required:?}: the maximum age plus the clock skew): a delivery replayed after its key expired would be done again"
+    )]
+    RetentionTooShort {
+        /// The store's retention of completed keys.
+        retention: Duration,
+        /// The least retention the window needs.
+        required: Duration,
+    },
     /// The idempotency store could not record the delivery (down, full, or
     /// too slow to answer): answer `503`, and the vendor retries later.
     #[error(transparent)]
@@ -92,6 +121,10 @@ pub enum ErrorKind {
     Payload,
     /// [`Error::Store`].
     Store,
+    /// [`Error::TooManyNotifications`].
+    TooManyNotifications,
+    /// [`Error::RetentionTooShort`].
+    RetentionTooShort,
 }
 
 impl ErrorKind {
@@ -107,6 +140,8 @@ impl ErrorKind {
             ErrorKind::TimestampInFuture => "TimestampInFuture",
             ErrorKind::Payload => "Payload",
             ErrorKind::Store => "Store",
+            ErrorKind::TooManyNotifications => "TooManyNotifications",
+            ErrorKind::RetentionTooShort => "RetentionTooShort",
         }
     }
 
@@ -128,7 +163,8 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::Payload => 400,
-            ErrorKind::EmptySecret => 500,
+            ErrorKind::TooManyNotifications => 413,
+            ErrorKind::EmptySecret | ErrorKind::RetentionTooShort => 500,
             ErrorKind::Store => 503,
             ErrorKind::MissingSignature
             | ErrorKind::MalformedSignature
@@ -157,6 +193,8 @@ impl Error {
             Error::TimestampInFuture => ErrorKind::TimestampInFuture,
             Error::Payload(_) => ErrorKind::Payload,
             Error::Store(_) => ErrorKind::Store,
+            Error::TooManyNotifications { .. } => ErrorKind::TooManyNotifications,
+            Error::RetentionTooShort { .. } => ErrorKind::RetentionTooShort,
         }
     }
 
@@ -174,9 +212,9 @@ impl Error {
     }
 
     /// The HTTP status a receiver should answer with: `401` for signature
-    /// and timestamp problems, `400` for payload problems, `503` for an
-    /// idempotency store that could not answer, `500` for a misconfigured
-    /// verifier.
+    /// and timestamp problems, `400` for payload problems, `413` for a
+    /// batch of too many notifications, `503` for an idempotency store that
+    /// could not answer, `500` for a misconfigured verifier or store.
     ///
     /// A payload error of a verified delivery is still the vendor's: when
     /// [`PayloadError::unreadable`] gives the event, store it aside and
@@ -381,21 +419,16 @@ impl PayloadError {
         self
     }
 
-    /// This error, found reading the part of `body` that starts at byte
-    /// `start`, as an error of the whole body: its line and column counted
-    /// from the start of `body`, and, for the element `index` of an array,
-    /// its path below `[index]`.
-    pub(crate) fn within(mut self, body: &[u8], start: usize, index: Option<usize>) -> Self {
+    /// This error, found reading the part of a body that starts at `start`
+    /// (found by [`Positions::at`]), as an error of the whole body: its
+    /// line and column counted from the start of the body, and, for the
+    /// element `index` of an array, its path below `[index]`.
+    pub(crate) fn within(mut self, start: Position, index: Option<usize>) -> Self {
         if self.0.line != 0 {
-            let before = &body[..start.min(body.len())];
-            let line_start = before
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |newline| newline + 1);
             if self.0.line == 1 {
-                self.0.column += start - line_start;
+                self.0.column = self.0.column.saturating_add(start.column);
             }
-            self.0.line += before.iter().filter(|&&b| b == b'\n').count();
+            self.0.line = self.0.line.saturating_add(start.newlines);
         }
         if let Some(index) = index {
             let path = match self.0.path.take() {
@@ -460,6 +493,85 @@ impl PayloadError {
     /// fit).
     pub fn unreadable(&self) -> Option<&Unreadable> {
         self.0.unreadable.as_ref()
+    }
+}
+
+/// Where a part of a body starts, as [`Positions::at`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// The line breaks before it.
+    newlines: usize,
+    /// The bytes between the last of them (or the body's start) and it.
+    column: usize,
+}
+
+/// The positions of parts of one body, found in order by one forward pass:
+/// each call to [`Positions::at`] reads only the bytes since the previous
+/// one, so that the positions of every part of a body cost one reading of
+/// it, however many parts there are.
+pub(crate) struct Positions<'a> {
+    body: &'a [u8],
+    /// How far the body has been read.
+    offset: usize,
+    /// The line breaks before `offset`.
+    newlines: usize,
+    /// Where the line holding `offset` starts.
+    line_start: usize,
+}
+
+impl<'a> Positions<'a> {
+    /// Positions in `body`, from its start.
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        Positions {
+            body,
+            offset: 0,
+            newlines: 0,
+            line_start: 0,
+        }
+    }
+
+    /// Where byte `offset` of the body is (an offset past its end is its
+    /// end). Offsets are meant to come in order; one before the previous
+    /// makes it read again from the start, right but no longer in one pass.
+    pub(crate) fn at(&mut self, offset: usize) -> Position {
+        let offset = offset.min(self.body.len());
+        if offset < self.offset {
+            *self = Positions::new(self.body);
+        }
+        let read = &self.body[self.offset..offset];
+        #[cfg(test)]
+        scanned::add(read.len());
+        for (i, &b) in read.iter().enumerate() {
+            if b == b'\n' {
+                self.newlines += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = offset;
+        Position {
+            newlines: self.newlines,
+            column: offset - self.line_start,
+        }
+    }
+}
+
+/// How many bytes [`Positions::at`] read on this thread: what a test
+/// counts to know that the positions of a batch cost one reading of it.
+#[cfg(test)]
+pub(crate) mod scanned {
+    use std::cell::Cell;
+
+    thread_local! {
+        static SCANNED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(super) fn add(bytes: usize) {
+        SCANNED.with(|s| s.set(s.get() + bytes));
+    }
+
+    /// The bytes read on this thread since it started.
+    pub(crate) fn get() -> usize {
+        SCANNED.with(Cell::get)
     }
 }
 
@@ -580,6 +692,21 @@ mod tests {
                 400,
             ),
             (store(), ErrorKind::Store, "Store", 503),
+            (
+                Error::TooManyNotifications { limit: 10 },
+                ErrorKind::TooManyNotifications,
+                "TooManyNotifications",
+                413,
+            ),
+            (
+                Error::RetentionTooShort {
+                    retention: Duration::from_secs(60),
+                    required: Duration::from_secs(120),
+                },
+                ErrorKind::RetentionTooShort,
+                "RetentionTooShort",
+                500,
+            ),
         ] {
             assert_eq!(e.kind(), kind);
             assert_eq!(kind.as_str(), name);
@@ -606,6 +733,11 @@ mod tests {
                 crate::idempotency::StoreErrorKind::Unavailable,
                 "connection refused",
             )),
+            Error::TooManyNotifications { limit: 1 },
+            Error::RetentionTooShort {
+                retention: Duration::ZERO,
+                required: Duration::MAX,
+            },
         ] {
             assert_eq!(e.status_code().as_u16(), e.http_status(), "{e:?}");
         }
@@ -640,6 +772,55 @@ mod tests {
         assert_eq!(e.category(), Category::Eof);
     }
 
+    /// The position of `start` in `body` as a reading from the start finds
+    /// it.
+    fn reference(body: &[u8], start: usize) -> Position {
+        let before = &body[..start];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |newline| newline + 1);
+        Position {
+            newlines: before.iter().filter(|&&b| b == b'\n').count(),
+            column: start - line_start,
+        }
+    }
+
+    #[test]
+    fn positions_in_order_read_the_body_once_and_agree_with_a_full_reading() {
+        let body: Vec<u8> = (0..5000u32)
+            .map(|i| match i % 7 {
+                0 | 3 => b'\n',
+                _ => b'a' + (i % 26) as u8,
+            })
+            .collect();
+        let before = scanned::get();
+        let mut positions = Positions::new(&body);
+        let offsets: Vec<usize> = (0..=body.len()).step_by(3).chain([body.len()]).collect();
+        for &offset in &offsets {
+            assert_eq!(positions.at(offset), reference(&body, offset), "{offset}");
+        }
+        assert_eq!(scanned::get() - before, body.len());
+        // Out of order, or past the end: still right.
+        assert_eq!(positions.at(10), reference(&body, 10));
+        assert_eq!(positions.at(usize::MAX), reference(&body, body.len()));
+        assert_eq!(Positions::new(b"").at(5), reference(b"", 0));
+    }
+
+    #[test]
+    fn within_counts_from_the_start_of_the_body() {
+        let body = b"[1,\n  \"x\"]";
+        let part = &body[6..9];
+        let err = serde_json::from_slice::<u8>(part).unwrap_err();
+        let e = PayloadError::new(&err, None, None).within(Positions::new(body).at(6), Some(1));
+        assert_eq!((e.line(), e.column()), (Some(2), Some(5)));
+        assert_eq!(e.path(), Some("[1]"));
+        // An error on a later line of the part keeps its column.
+        let err = serde_json::from_slice::<u8>(b"\n\"x\"").unwrap_err();
+        let e = PayloadError::new(&err, None, None).within(Positions::new(body).at(6), None);
+        assert_eq!((e.line(), e.column()), (Some(3), Some(3)));
+    }
+
     #[test]
     fn the_longest_payload_message_fits_in_a_kibibyte() {
         let huge = "\u{202e}\u{1}".repeat(10_000);
@@ -648,7 +829,10 @@ mod tests {
             Some(&huge),
             Some(huge.clone()),
         )
-        .within(huge.as_bytes(), huge.len(), Some(usize::MAX));
+        .within(
+            Positions::new(huge.as_bytes()).at(huge.len()),
+            Some(usize::MAX),
+        );
         e.0.line = usize::MAX;
         e.0.column = usize::MAX;
         let shown = e.to_string();

@@ -112,8 +112,6 @@ pub mod fuzzing {
         crate::wire::assert_agrees::<serde_json::Value>(body);
         crate::wire::assert_agrees::<crate::smartcomply::Event>(body);
         crate::wire::assert_agrees::<crate::smarterwx::Batch>(body);
-        crate::wire::assert_agrees::<
-            crate::smarterwx::Batch<Result<crate::smarterwx::Notification, crate::Unreadable>>,
-        >(body);
+        crate::wire::assert_agrees::<crate::smarterwx::Batch<crate::smarterwx::Item>>(body);
     }
 }

@@ -17,10 +17,14 @@ use crate::idempotency::{Outcome, StoreError};
 
 /// What a verified, read delivery tells a span: its type and id.
 pub(crate) trait Described {
-    /// Record what `self` is on the current span, and emit an event for
-    /// each part the model cannot read.
+    /// Record what `self` is on the current span.
     #[cfg(feature = "tracing")]
     fn describe(&self, span: &tracing::Span);
+
+    /// Emit an event when `self`, one part of a batch, was set aside
+    /// (parked, or refused as stale).
+    #[cfg(feature = "tracing")]
+    fn note(&self) {}
 }
 
 impl Described for () {
@@ -28,29 +32,17 @@ impl Described for () {
     fn describe(&self, _: &tracing::Span) {}
 }
 
-/// A batch: how many notifications, and the unreadable ones as events; its one
-/// notification's type and id when it holds one.
-impl<T: Described> Described for Vec<Result<T, crate::Unreadable>> {
-    #[cfg(feature = "tracing")]
-    fn describe(&self, span: &tracing::Span) {
-        span.record("notifications", self.len());
-        for each in self {
-            match each {
-                Ok(read) if self.len() == 1 => read.describe(span),
-                Ok(_) => {}
-                Err(unreadable) => unreadable_event(unreadable),
-            }
-        }
-    }
-}
-
-/// A batch read all or nothing.
+/// A batch: how many notifications, its one notification's type and id
+/// when it holds one, and an event for each part set aside.
 impl<T: Described> Described for Vec<T> {
     #[cfg(feature = "tracing")]
     fn describe(&self, span: &tracing::Span) {
         span.record("notifications", self.len());
         if let [one] = self.as_slice() {
             one.describe(span);
+        }
+        for each in self {
+            each.note();
         }
     }
 }

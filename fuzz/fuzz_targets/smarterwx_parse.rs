@@ -5,12 +5,18 @@
 //! `Payload` error. Read notification by notification (signed), the body
 //! gives the same notifications when it parses, else the same error, or
 //! that error as its first unreadable notification's, each unreadable
-//! notification's raw JSON a slice of the body, in order.
+//! notification's raw JSON a slice of the body, in order. With a replay
+//! window, exactly the notifications outside it are stale, each with its
+//! index and its raw JSON (which parses to it), and the all-or-nothing
+//! reading refuses the batch exactly when one is.
 
 #![no_main]
 
+use std::time::Duration;
+
 use libfuzzer_sys::fuzz_target;
-use utility_webhooks::{Error, PayloadError, smarterwx};
+use utility_webhooks::smarterwx::Item;
+use utility_webhooks::{Error, ErrorKind, PayloadError, smarterwx};
 
 /// The bound on a whole message: 1 KiB, whatever the body, as the crate
 /// documents.
@@ -46,16 +52,17 @@ fn each_agrees_with_parse(body: &[u8]) {
     let each = verifier.verify_and_parse_each(&header, body);
     match (smarterwx::parse(body), each) {
         (Ok(all), Ok(each)) => {
-            let want: Vec<_> = all.into_iter().map(Ok).collect();
+            window_marks_exactly_the_outside(body, &all);
+            let want: Vec<_> = all.into_iter().map(Item::Notification).collect();
             assert_eq!(each, want);
         }
         (Err(Error::Payload(strict)), Err(Error::Payload(e))) => assert_eq!(e, strict),
         (Err(Error::Payload(strict)), Ok(each)) => {
-            let first = each.iter().find_map(|r| r.as_ref().err());
+            let first = each.iter().find_map(Item::unreadable);
             assert_eq!(first.expect("one is unreadable").error(), &strict);
             let mut rest = body;
             for (i, one) in each.iter().enumerate() {
-                let Err(u) = one else { continue };
+                let Some(u) = one.unreadable() else { continue };
                 assert_eq!(u.index(), Some(i));
                 let raw = u.raw().as_bytes();
                 let at = rest
@@ -68,4 +75,42 @@ fn each_agrees_with_parse(body: &[u8]) {
         }
         (strict, each) => panic!("{strict:?} but {each:?}"),
     }
+}
+
+/// A day's window, at a fixed time: the notifications of `all` outside it
+/// are stale, the others not, and the strict reading refuses `body` when
+/// one is.
+fn window_marks_exactly_the_outside(body: &[u8], all: &[smarterwx::Notification]) {
+    let day = Duration::from_secs(24 * 3600);
+    let now = time::OffsetDateTime::from_unix_timestamp(1_777_989_600).unwrap();
+    let verifier = smarterwx::Verifier::new("fuzz").unwrap().with_max_age(day);
+    let header = smarterwx::sign("fuzz", body);
+    let items = verifier.verify_and_parse_each_at(&header, body, now).unwrap();
+    assert_eq!(items.len(), all.len());
+    let mut outside = None;
+    for (i, (item, n)) in items.iter().zip(all).enumerate() {
+        let age = now - n.timestamp;
+        let old = age > day;
+        let ahead = -age > smarterwx::DEFAULT_CLOCK_SKEW;
+        match item {
+            Item::Notification(read) => {
+                assert!(!old && !ahead, "{n:?}");
+                assert_eq!(read, n);
+            }
+            Item::Stale(stale) => {
+                assert!(old || ahead, "{n:?}");
+                assert_eq!(stale.index(), i);
+                assert_eq!(stale.notification(), n);
+                assert_eq!(stale.age(), age);
+                let want = if old { ErrorKind::TimestampTooOld } else { ErrorKind::TimestampInFuture };
+                assert_eq!(stale.kind(), want);
+                assert_eq!(smarterwx::parse(stale.raw().as_bytes()).unwrap(), [n.clone()]);
+                assert!(stale.to_string().len() <= MAX_SHOWN);
+                outside.get_or_insert(want);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let strict = verifier.verify_and_parse_at(&header, body, now);
+    assert_eq!(strict.as_ref().err().map(Error::kind), outside, "{strict:?}");
 }

@@ -14,8 +14,10 @@
 //! - answer `2xx` within **3 seconds**, or the notification is sent again
 //!   until it is acknowledged or times out: do slow work after answering;
 //! - deduplicate on [`Notification::uuid`], since resends are expected. The
-//!   header has no timestamp, so the `uuid` (and, if wanted, the age of the
-//!   signed [`Notification::timestamp`]) is the only replay protection;
+//!   header has no timestamp, so the `uuid` and the age of the signed
+//!   [`Notification::timestamp`] ([`Verifier::with_max_age`], see
+//!   [the replay window](#the-replay-window)) are the only replay
+//!   protection;
 //! - read a batch notification by notification
 //!   ([`Verifier::verify_and_parse_each`]): a notification the model cannot
 //!   read comes back raw, to be stored aside, and the delivery can still be
@@ -23,7 +25,7 @@
 //! - also answer a plain `GET` on the same endpoint (a reachability check).
 //!
 //! ```
-//! use utility_webhooks::smarterwx::{self, ActivityCode, Message, Verifier};
+//! use utility_webhooks::smarterwx::{self, ActivityCode, Item, Message, Verifier};
 //!
 //! # fn main() -> Result<(), utility_webhooks::Error> {
 //! let body = br#"[{"uuid":"fd07b9f3-dd85-4615-a1e8-8fced35ef2e5","event":"referral:create",
@@ -43,15 +45,21 @@
 //! let header = smarterwx::sign("my-secret", body);
 //!
 //! let verifier = Verifier::new("my-secret")?;
-//! for each in verifier.verify_and_parse_each(&header, body)? {
-//!     let notification = match each {
-//!         Ok(notification) => notification,
-//!         Err(unreadable) => {
+//! for item in verifier.verify_and_parse_each(&header, body)? {
+//!     let notification = match item {
+//!         Item::Notification(notification) => notification,
+//!         Item::Unreadable(unreadable) => {
 //!             // Verified, but the model cannot read it: store
 //!             // `unreadable.raw()` aside, and go on with the others.
 //!             eprintln!("parked: {unreadable}");
 //!             continue;
 //!         }
+//!         // Outside the replay window, when one is set: never processed.
+//!         Item::Stale(stale) => {
+//!             eprintln!("{stale}");
+//!             continue;
+//!         }
+//!         _ => continue,
 //!     };
 //!     // Skip it if `notification.uuid` was seen before.
 //!     match &notification.message {
@@ -68,20 +76,92 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The replay window
+//!
+//! A SmarterWX signature covers the body only: no timestamp is signed in
+//! the header, so a signed delivery captured anywhere (a proxy's or a
+//! log's copy of a request) stays valid forever. Deduplication on the
+//! `uuid` refuses it only while the idempotency store keeps its key: 7 days
+//! by default on Redis and PostgreSQL, what the host chose for a
+//! `MemoryStore`. Sent again later, a notification would do its work a
+//! second time.
+//!
+//! [`Verifier::with_max_age`] closes that gap: a notification whose signed
+//! `timestamp` (the time of the original event, which resends keep) is
+//! older than the maximum age, or further ahead than the clock skew
+//! ([`DEFAULT_CLOCK_SKEW`], 5 minutes), is refused:
+//! [`Verifier::verify_and_parse_each`] gives it as an [`Item::Stale`], and
+//! the all-or-nothing [`Verifier::verify_and_parse`] refuses the batch with
+//! [`Error::TimestampTooOld`] or [`Error::TimestampInFuture`].
+//!
+//! **The rule that ties it to the store**: keep completed keys for at least
+//! the maximum age plus the clock skew
+//! ([`Verifier::required_retention`]). A key is completed no earlier than
+//! the skew before the notification's `timestamp`, and the window closes
+//! the maximum age after it, so every copy sent again is then either a
+//! duplicate or stale. How long SmarterWX keeps resending does not add to
+//! it (every resend carries the original timestamp, so the window closes
+//! at the same moment for all of them), but bounds the window from below:
+//! the window must be longer than the vendor's resend horizon, so the
+//! retention is too. Check the rule at start-up with
+//! [`Verifier::check_retention`], which refuses a retention that breaks it
+//! with [`Error::RetentionTooShort`] and its reason.
+//!
+//! **What it costs**: a genuine notification delayed longer than the window
+//! is refused too, for instance one resent after an outage of the receiver
+//! that lasted past it. So choose the window above the longest time
+//! SmarterWX keeps resending (it resends "until a successful response is
+//! received or the notification times out", without a documented
+//! horizon), and above the longest outage the receiver must survive.
+//!
+//! **How a delivery with stale notifications is answered**: `2xx`, the
+//! stale ones logged (at `warn`) and dropped, the others processed as
+//! usual. A stale notification never becomes fresh again: any other answer
+//! would only make SmarterWX resend it until it times out, and hold back
+//! the fresh notifications of its batch. With the `tracing` feature the
+//! verifier emits a `webhook.stale` event for each.
+//!
+//! **Recommended settings**: a maximum age of 3 days
+//! (`with_max_age(Duration::from_secs(3 * 24 * 3600))`), the default skew,
+//! and the default 7-day retention of `RedisStore` or `PostgresStore`;
+//! raise both together if SmarterWX's resends outlast 3 days for you. With
+//! a `MemoryStore` of retention `r`, the maximum age is at most `r` minus
+//! the skew, and a restart forgets every key anyway: prefer a shared store.
+//! Without a window (the default), every replay after the store forgot its
+//! key is processed again.
+//!
+//! **The cap**: a delivery of more than [`DEFAULT_MAX_NOTIFICATIONS`]
+//! (10 000) notifications is refused whole with
+//! [`Error::TooManyNotifications`] (`413`); a real batch is a few hundred
+//! at most. [`Verifier::with_max_notifications`] changes it. Reading is
+//! linear in the body, but a signed megabyte of notifications that do not
+//! read still costs tens of milliseconds (the README's "Hostile batches"
+//! has the figures): a receiver that takes the body as bytes keeps the
+//! requests beside it quick by reading a large one (above 64 KiB, say) on
+//! a blocking thread, `tokio::task::spawn_blocking` for instance.
 
+mod item;
 mod notification;
 mod referral;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
 use crate::error::Error;
 use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tag};
 use crate::trace;
+#[cfg(doc)]
 use crate::unreadable::Unreadable;
+use item::Window;
 use notification::NAMESPACE as VENDOR;
 
+pub use item::{Item, Stale};
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
 pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
@@ -98,7 +178,20 @@ pub const SIGNATURE_HEADER: &str = "x-swx-signature";
 /// What the header value starts with (compared case-insensitively).
 const PREFIX: &[u8] = b"sha256=";
 
-/// Checks SmarterWX signatures against one or more secrets.
+/// How far in the future a notification's `timestamp` may be, once a
+/// replay window is set ([`Verifier::with_max_age`]), unless
+/// [`Verifier::with_clock_skew`] says otherwise: 5 minutes, as SmartComply's
+/// tolerance.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// The most notifications a delivery may hold, unless
+/// [`Verifier::with_max_notifications`] says otherwise: 10 000, far above
+/// any real batch (one referral is about 1.7 KB, so a 1 MiB body holds
+/// about 600).
+pub const DEFAULT_MAX_NOTIFICATIONS: usize = 10_000;
+
+/// Checks SmarterWX signatures against one or more secrets, and, when
+/// asked to, the age of each notification.
 ///
 /// Build one at start-up and share it between request handlers: it is
 /// `Clone + Send + Sync`, each secret is keyed once, and its `Debug` shows
@@ -106,14 +199,24 @@ const PREFIX: &[u8] = b"sha256=";
 #[derive(Clone, Debug)]
 pub struct Verifier {
     keys: Keys,
+    window: Window,
+    max_notifications: usize,
 }
 
 impl Verifier {
     /// A verifier for one secret: the secret key given to SmarterWX, whose
     /// bytes are the HMAC key. An empty secret is [`Error::EmptySecret`].
+    ///
+    /// It has no replay window until [`Verifier::with_max_age`] sets one,
+    /// and reads at most [`DEFAULT_MAX_NOTIFICATIONS`] per delivery.
     pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, Error> {
         Ok(Verifier {
             keys: Keys::new(secret.as_ref())?,
+            window: Window {
+                max_age: None,
+                skew: DEFAULT_CLOCK_SKEW,
+            },
+            max_notifications: DEFAULT_MAX_NOTIFICATIONS,
         })
     }
 
@@ -122,6 +225,111 @@ impl Verifier {
     pub fn with_secret(mut self, secret: impl AsRef<[u8]>) -> Result<Self, Error> {
         self.keys.add(secret.as_ref())?;
         Ok(self)
+    }
+
+    /// Set a replay window: a notification whose signed `timestamp` is
+    /// older than `max_age`, or further in the future than the clock skew
+    /// ([`DEFAULT_CLOCK_SKEW`], 5 minutes), is refused: never processed.
+    /// [`Verifier::verify_and_parse_each`] gives it as [`Item::Stale`], and
+    /// [`Verifier::verify_and_parse`] refuses its batch with
+    /// [`Error::TimestampTooOld`] or [`Error::TimestampInFuture`].
+    ///
+    /// The age counts from the notification's `timestamp`, the time of the
+    /// original event, which resends keep. A timestamp exactly `max_age`
+    /// old passes; the comparison is to the nanosecond.
+    ///
+    /// Choose `max_age` above the longest time SmarterWX keeps resending
+    /// (a notification delayed past it by an outage of the receiver is
+    /// refused), and keep completed keys at least
+    /// [`Verifier::required_retention`] (check it at start-up with
+    /// [`Verifier::check_retention`]). The [module docs](self#the-replay-window)
+    /// say why, and what to set.
+    ///
+    /// Without it (the default), a notification of any age is read, as
+    /// before: a captured delivery sent again after the idempotency store
+    /// forgot its keys is processed again.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.window.max_age = Some(max_age);
+        self
+    }
+
+    /// The maximum age set by [`Verifier::with_max_age`]; `None` without a
+    /// replay window.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.window.max_age
+    }
+
+    /// Set how far in the future a notification's `timestamp` may be once
+    /// a replay window is set (default [`DEFAULT_CLOCK_SKEW`], 5 minutes):
+    /// the sender's clock may be ahead of the receiver's. A timestamp
+    /// exactly `skew` ahead passes. Without a window it changes nothing.
+    pub fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.window.skew = skew;
+        self
+    }
+
+    /// The clock skew set by [`Verifier::with_clock_skew`].
+    pub fn clock_skew(&self) -> Duration {
+        self.window.skew
+    }
+
+    /// Set the most notifications a delivery may hold (default
+    /// [`DEFAULT_MAX_NOTIFICATIONS`], 10 000). A signed delivery with more
+    /// is refused whole with [`Error::TooManyNotifications`] (`413`), by
+    /// [`Verifier::verify_and_parse_each`] before it reads any notification
+    /// on its own, so that one signed body cannot make it build an error
+    /// for each of hundreds of thousands of notifications.
+    pub fn with_max_notifications(mut self, max: usize) -> Self {
+        self.max_notifications = max;
+        self
+    }
+
+    /// The most notifications a delivery may hold
+    /// ([`Verifier::with_max_notifications`]).
+    pub fn max_notifications(&self) -> usize {
+        self.max_notifications
+    }
+
+    /// The least time an idempotency store must keep completed keys for the
+    /// replay window to hold: the maximum age plus the clock skew. `None`
+    /// without a window.
+    ///
+    /// With it, every copy of a processed notification sent again is either
+    /// a duplicate (its key is still kept) or stale (refused): a key is
+    /// completed no earlier than the skew before the notification's
+    /// `timestamp`, and the window closes `max_age` after it.
+    pub fn required_retention(&self) -> Option<Duration> {
+        self.window.required_retention()
+    }
+
+    /// Check at start-up that a store keeping completed keys for
+    /// `retention` (its retention, or an inbox's tombstones) holds this
+    /// verifier's replay window: [`Error::RetentionTooShort`] when
+    /// `retention` is shorter than [`Verifier::required_retention`], naming
+    /// both. Always `Ok` without a window.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use utility_webhooks::{ErrorKind, smarterwx::Verifier};
+    ///
+    /// const DAY: Duration = Duration::from_secs(24 * 3600);
+    /// let verifier = Verifier::new("my-secret")?.with_max_age(3 * DAY);
+    /// // RedisStore's and PostgresStore's default retention: 7 days.
+    /// verifier.check_retention(7 * DAY)?;
+    /// // A day's memory: a replay on day 2 would be done again.
+    /// let err = verifier.check_retention(DAY).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::RetentionTooShort);
+    /// assert!(err.to_string().contains("shorter than the replay window needs"));
+    /// # Ok::<(), utility_webhooks::Error>(())
+    /// ```
+    pub fn check_retention(&self, retention: Duration) -> Result<(), Error> {
+        match self.required_retention() {
+            Some(required) if retention < required => Err(Error::RetentionTooShort {
+                retention,
+                required,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Verify a delivery.
@@ -171,8 +379,14 @@ impl Verifier {
     /// [`Verifier::verify`], then [`parse`]: all the notifications, or an
     /// error if any one does not fit the model.
     ///
+    /// With a replay window ([`Verifier::with_max_age`]), a notification
+    /// outside it, checked against the system clock, refuses the whole
+    /// batch: [`Error::TimestampTooOld`] or [`Error::TimestampInFuture`]
+    /// (the first such notification's). A batch of more than
+    /// [`Verifier::max_notifications`] is [`Error::TooManyNotifications`].
+    ///
     /// To receive deliveries, prefer [`Verifier::verify_and_parse_each`],
-    /// which loses no notification to one that does not fit.
+    /// which loses no notification to one that does not fit or is stale.
     pub fn verify_and_parse(
         &self,
         signature: impl SignatureInput,
@@ -180,33 +394,82 @@ impl Verifier {
     ) -> Result<Vec<Notification>, Error> {
         trace::verification(VENDOR, body.len(), || {
             self.check(&signature, body)?;
-            parse(body)
+            self.read_all(body, OffsetDateTime::now_utc)
         })
+    }
+
+    /// [`Verifier::verify_and_parse`], with the replay window checked as
+    /// of `now`.
+    pub fn verify_and_parse_at(
+        &self,
+        signature: impl SignatureInput,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Notification>, Error> {
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body)?;
+            self.read_all(body, || now)
+        })
+    }
+
+    /// [`parse`], then the cap and the window, the clock read only with a
+    /// window.
+    #[inline]
+    fn read_all(
+        &self,
+        body: &[u8],
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Result<Vec<Notification>, Error> {
+        let batch = notification::at_most(self.max_notifications, parse(body)?)?;
+        self.window.check_all(&batch, now)?;
+        Ok(batch)
+    }
+
+    /// [`notification::parse_each`] under the cap, then the window, the
+    /// clock read only with a window.
+    #[inline]
+    fn read_each(
+        &self,
+        body: &[u8],
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Result<Vec<Item>, Error> {
+        let items = notification::parse_each(body, self.max_notifications)?;
+        Ok(self.window.mark_stale(items, body, now))
     }
 
     /// [`Verifier::verify`], then read the body notification by
     /// notification: the way to receive batches.
     ///
-    /// Each notification of the delivery, in order, is either typed or an
-    /// [`Unreadable`]: one the model cannot read (a field of
-    /// another type, a required field missing, nesting past 128 levels),
-    /// kept with its index, its `uuid` and `event` where they read, its
-    /// raw JSON as sent and the error. One such notification never hides
-    /// the others. Store the unreadable ones aside, and acknowledge the
-    /// delivery: SmarterWX resends what is not acknowledged until it times
-    /// out, so a `400` only loses the whole batch later.
+    /// Each notification of the delivery, in order, is an [`Item`]:
+    ///
+    /// - [`Item::Notification`]: typed, to process;
+    /// - [`Item::Unreadable`]: one the model cannot read (a field of
+    ///   another type, a required field missing, nesting past 128 levels),
+    ///   kept with its index, its `uuid` and `event` where they read, its
+    ///   raw JSON as sent and the error;
+    /// - [`Item::Stale`]: with a replay window ([`Verifier::with_max_age`]),
+    ///   one whose `timestamp`, checked against the system clock, is
+    ///   outside it, kept with its index, raw JSON and age. Never process
+    ///   it.
+    ///
+    /// One such notification never hides the others. Store the unreadable
+    /// ones aside, log the stale ones, and acknowledge the delivery:
+    /// SmarterWX resends what is not acknowledged until it times out, so a
+    /// `400` only loses the whole batch later, and a stale notification
+    /// never becomes fresh again.
     ///
     /// Still an error for the whole delivery: a signature that does not
-    /// verify (as [`Verifier::verify`]), and a body that is not one
+    /// verify (as [`Verifier::verify`]), a body that is not one
     /// well-formed JSON array or object ([`Error::Payload`], as [`parse`]
-    /// gives it).
+    /// gives it), and more than [`Verifier::max_notifications`]
+    /// notifications ([`Error::TooManyNotifications`]).
     ///
     /// A body that parses takes the same one-pass reader as [`parse`]; only
-    /// a body that does not is split and read again, notification by
-    /// notification.
+    /// a body that does not is split, counted and read again, notification
+    /// by notification. Either way the work is linear in the body's length.
     ///
     /// ```
-    /// use utility_webhooks::smarterwx::{self, Verifier};
+    /// use utility_webhooks::smarterwx::{self, Item, Verifier};
     ///
     /// # fn main() -> Result<(), utility_webhooks::Error> {
     /// // The second notification's message `id` is a string where the model
@@ -219,11 +482,11 @@ impl Verifier {
     /// let verifier = Verifier::new("my-secret")?;
     ///
     /// let mut typed = Vec::new();
-    /// for each in verifier.verify_and_parse_each(&header, body)? {
-    ///     match each {
+    /// for item in verifier.verify_and_parse_each(&header, body)? {
+    ///     match item {
     ///         // Claim `notification.idempotency_key()`, then do the work.
-    ///         Ok(notification) => typed.push(notification),
-    ///         Err(unreadable) => {
+    ///         Item::Notification(notification) => typed.push(notification),
+    ///         Item::Unreadable(unreadable) => {
     ///             // Store `unreadable.raw()` aside under its key; the
     ///             // delivery can then be acknowledged.
     ///             assert_eq!(unreadable.index(), Some(1));
@@ -232,6 +495,9 @@ impl Verifier {
     ///             assert!(unreadable.raw().starts_with(r#"{"uuid":"u-2""#));
     ///             assert_eq!(unreadable.error().path(), Some("[1].message.id"));
     ///         }
+    ///         // Outside the replay window (none is set here): log it, drop it.
+    ///         Item::Stale(stale) => eprintln!("{stale}"),
+    ///         _ => {}
     ///     }
     /// }
     /// assert_eq!(typed[0].event_type(), "enquiry:create");
@@ -242,10 +508,54 @@ impl Verifier {
         &self,
         signature: impl SignatureInput,
         body: &[u8],
-    ) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
+    ) -> Result<Vec<Item>, Error> {
         trace::verification(VENDOR, body.len(), || {
             self.check(&signature, body)?;
-            notification::parse_each(body)
+            self.read_each(body, OffsetDateTime::now_utc)
+        })
+    }
+
+    /// [`Verifier::verify_and_parse_each`], with the replay window checked
+    /// as of `now`: for tests, and for bodies read again later against the
+    /// time they were received.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use utility_webhooks::smarterwx::{self, Item, Verifier};
+    /// use utility_webhooks::time::macros::datetime;
+    /// use utility_webhooks::ErrorKind;
+    ///
+    /// # fn main() -> Result<(), utility_webhooks::Error> {
+    /// let body = br#"[
+    ///   {"uuid":"u-1","event":"enquiry:create","timestamp":"2023-11-20T01:00:00Z","message":{}},
+    ///   {"uuid":"u-2","event":"enquiry:create","timestamp":"2023-11-27T01:00:00Z","message":{}}
+    /// ]"#;
+    /// let header = smarterwx::sign("my-secret", body);
+    /// let verifier = Verifier::new("my-secret")?.with_max_age(Duration::from_secs(3 * 24 * 3600));
+    ///
+    /// let items = verifier.verify_and_parse_each_at(&header, body, datetime!(2023-11-28 01:00 UTC))?;
+    /// let Item::Stale(stale) = &items[0] else { panic!("{items:?}") };
+    /// assert_eq!((stale.index(), stale.notification().uuid.as_str()), (0, "u-1"));
+    /// assert_eq!(stale.age().whole_days(), 8);
+    /// assert_eq!(stale.kind(), ErrorKind::TimestampTooOld);
+    /// assert!(stale.raw().starts_with(r#"{"uuid":"u-1""#));
+    /// assert_eq!(items[1].notification().map(|n| n.uuid.as_str()), Some("u-2"));
+    ///
+    /// // All or nothing: the batch is refused.
+    /// let err = verifier.verify_and_parse_at(&header, body, datetime!(2023-11-28 01:00 UTC));
+    /// assert_eq!(err.unwrap_err().kind(), ErrorKind::TimestampTooOld);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn verify_and_parse_each_at(
+        &self,
+        signature: impl SignatureInput,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Item>, Error> {
+        trace::verification(VENDOR, body.len(), || {
+            self.check(&signature, body)?;
+            self.read_each(body, || now)
         })
     }
 }
@@ -491,6 +801,287 @@ mod tests {
         copy.verify(sign("second", BODY), BODY).unwrap();
     }
 
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
+    /// A notification of `event` at `timestamp`, as JSON text.
+    fn at(uuid: &str, timestamp: &str) -> String {
+        format!(
+            r#"{{"uuid":"{uuid}","event":"enquiry:create","timestamp":"{timestamp}","message":{{}}}}"#
+        )
+    }
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-05-05 14:00:00 UTC)
+    }
+
+    /// What each item of `body` is, read at `now` by `verifier`: `"ok"`,
+    /// `"stale"` or `"unreadable"`.
+    fn kinds(verifier: &Verifier, body: &str, now: OffsetDateTime) -> Vec<&'static str> {
+        let header = sign(SECRET, body.as_bytes());
+        verifier
+            .verify_and_parse_each_at(&header, body.as_bytes(), now)
+            .unwrap()
+            .iter()
+            .map(|item| match item {
+                Item::Notification(_) => "ok",
+                Item::Stale(_) => "stale",
+                Item::Unreadable(_) => "unreadable",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_window_s_edges_under_an_injected_clock() {
+        let v = verifier().with_max_age(DAY);
+        assert_eq!(
+            (v.max_age(), v.clock_skew()),
+            (Some(DAY), DEFAULT_CLOCK_SKEW)
+        );
+        let strict = |v: &Verifier, body: &str| {
+            let header = sign(SECRET, body.as_bytes());
+            v.verify_and_parse_at(&header, body.as_bytes(), now())
+                .map(|batch| batch.len())
+                .map_err(|e| e.kind())
+        };
+        use crate::ErrorKind::{TimestampInFuture, TimestampTooOld};
+        for (timestamp, want, all) in [
+            // Exactly the maximum age: inside.
+            ("2026-05-04T14:00:00Z", "ok", Ok(1)),
+            // One second, and one nanosecond, past it: stale.
+            ("2026-05-04T13:59:59Z", "stale", Err(TimestampTooOld)),
+            (
+                "2026-05-04T13:59:59.999999999Z",
+                "stale",
+                Err(TimestampTooOld),
+            ),
+            ("2026-05-04T14:00:00.000000001Z", "ok", Ok(1)),
+            // Long ago.
+            ("2020-08-11T07:44:10Z", "stale", Err(TimestampTooOld)),
+            // Now, and exactly the skew ahead: inside.
+            ("2026-05-05T14:00:00Z", "ok", Ok(1)),
+            ("2026-05-05T14:05:00Z", "ok", Ok(1)),
+            // One second past the skew, and far ahead: stale.
+            ("2026-05-05T14:05:01Z", "stale", Err(TimestampInFuture)),
+            ("9999-12-31T23:59:59Z", "stale", Err(TimestampInFuture)),
+            // An offset other than UTC counts as the instant it names.
+            ("2026-05-05T00:00:00-10:00", "ok", Ok(1)),
+            ("2026-05-04T23:59:59+10:00", "stale", Err(TimestampTooOld)),
+        ] {
+            let body = format!("[{}]", at("u-1", timestamp));
+            assert_eq!(kinds(&v, &body, now()), [want], "{timestamp}");
+            assert_eq!(strict(&v, &body), all, "{timestamp}");
+            // No window: today's behaviour, any timestamp reads.
+            assert_eq!(kinds(&verifier(), &body, now()), ["ok"], "{timestamp}");
+            assert_eq!(strict(&verifier(), &body), Ok(1), "{timestamp}");
+        }
+        // A wider skew, a window of zero, and the widest window, which
+        // never overflows.
+        for (max_age, skew, timestamps, want) in [
+            (
+                DAY,
+                DAY,
+                ["2026-05-06T14:00:00Z", "2026-05-04T14:00:00Z"],
+                ["ok", "ok"],
+            ),
+            (
+                Duration::ZERO,
+                Duration::ZERO,
+                ["2026-05-05T14:00:00Z", "2026-05-05T13:59:59Z"],
+                ["ok", "stale"],
+            ),
+            (
+                Duration::MAX,
+                Duration::MAX,
+                ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"],
+                ["ok", "ok"],
+            ),
+        ] {
+            let v = verifier().with_max_age(max_age).with_clock_skew(skew);
+            let [a, b] = timestamps;
+            let body = format!("[{},{}]", at("u-1", a), at("u-2", b));
+            assert_eq!(kinds(&v, &body, now()), want, "{max_age:?} {skew:?}");
+        }
+        let v = verifier()
+            .with_max_age(Duration::MAX)
+            .with_clock_skew(Duration::MAX);
+        assert_eq!(v.required_retention(), Some(Duration::MAX));
+    }
+
+    #[test]
+    fn a_mixed_batch_keeps_the_fresh_the_unreadable_and_the_stale_apart() {
+        let v = verifier().with_max_age(DAY);
+        // A stale one that does not read stays unreadable: it is parked,
+        // never processed either way.
+        let unreadable_old = r#"{"uuid":"u-3","event":"referral:create","timestamp":"2020-08-11T07:44:10Z","message":{"id":"x"}}"#;
+        let stale = at("u-2", "2026-04-01T00:00:00Z");
+        let body = format!(
+            "[{},\n {stale} ,{unreadable_old},{}]",
+            at("u-1", "2026-05-05T13:00:00Z"),
+            at("u-4", "2026-05-05T13:59:00Z"),
+        );
+        assert_eq!(kinds(&v, &body, now()), ["ok", "stale", "unreadable", "ok"]);
+        let header = sign(SECRET, body.as_bytes());
+        let items = v
+            .verify_and_parse_each_at(&header, body.as_bytes(), now())
+            .unwrap();
+        let s = items[1].stale().unwrap();
+        assert_eq!(s.index(), 1);
+        assert_eq!(s.raw(), stale);
+        assert_eq!(s.notification().uuid, "u-2");
+        assert_eq!(s.idempotency_key(), "smarterwx:u-2");
+        assert_eq!(items[1].idempotency_key(), "smarterwx:u-2");
+        assert_eq!(
+            s.age(),
+            now() - time::macros::datetime!(2026-04-01 00:00 UTC)
+        );
+        assert_eq!(s.kind(), crate::ErrorKind::TimestampTooOld);
+        assert_eq!(s.clone().into_notification(), *s.notification());
+        let shown = s.to_string();
+        assert!(
+            shown.starts_with("stale notification at index 1 (uuid `u-2`, event `enquiry:create`): its timestamp is ")
+                && shown.ends_with(" old, past the maximum age of 86400s"),
+            "{shown}"
+        );
+        // The helpers.
+        assert_eq!(
+            items[0].notification().map(|n| n.uuid.as_str()),
+            Some("u-1")
+        );
+        assert!(items[1].notification().is_none() && items[2].notification().is_none());
+        assert!(items[2].unreadable().is_some() && items[2].stale().is_none());
+        let readable: Vec<_> = items.into_iter().filter_map(Item::into_readable).collect();
+        assert_eq!(readable.len(), 3, "the stale one is left out");
+        assert!(readable[0].is_ok() && readable[1].is_err() && readable[2].is_ok());
+        // Read in one pass, and read again after a failure: the same.
+        let readable = format!(
+            "[{},\n {stale} ,{}]",
+            at("u-1", "2026-05-05T13:00:00Z"),
+            at("u-4", "2026-05-05T13:59:00Z")
+        );
+        assert_eq!(kinds(&v, &readable, now()), ["ok", "stale", "ok"]);
+        let header = sign(SECRET, readable.as_bytes());
+        let items = v
+            .verify_and_parse_each_at(&header, readable.as_bytes(), now())
+            .unwrap();
+        assert_eq!(items[1].stale().unwrap().raw(), stale);
+        // A bare notification is index 0, its raw the whole object.
+        let bare = at("u-9", "2026-05-07T00:00:00Z");
+        let header = sign(SECRET, bare.as_bytes());
+        let items = v
+            .verify_and_parse_each_at(&header, bare.as_bytes(), now())
+            .unwrap();
+        let s = items[0].stale().unwrap();
+        assert_eq!(
+            (s.index(), s.raw(), s.kind()),
+            (0, bare.as_str(), crate::ErrorKind::TimestampInFuture)
+        );
+        assert!(
+            s.to_string()
+                .ends_with(" in the future, past the clock skew of 300s"),
+            "{s}"
+        );
+        assert!(s.age().is_negative());
+    }
+
+    #[test]
+    fn a_stale_notification_shows_sender_text_escaped_and_bounded() {
+        let uuid = format!("a\\nstale notification\\u202e{}", "x".repeat(5000));
+        let event = format!("e\\r{}", "y".repeat(5000));
+        let body = format!(
+            r#"[{{"uuid":"{uuid}","event":"{event}","timestamp":"2000-01-01T00:00:00Z","message":{{"pad":"{}"}}}}]"#,
+            "z".repeat(5000)
+        );
+        let v = verifier().with_max_age(DAY);
+        let header = sign(SECRET, body.as_bytes());
+        let items = v
+            .verify_and_parse_each_at(&header, body.as_bytes(), now())
+            .unwrap();
+        let s = items[0].stale().unwrap();
+        for shown in [s.to_string(), format!("{s:?}"), format!("{:?}", items[0])] {
+            assert!(!shown.contains(['\n', '\r', '\u{202e}']), "{shown}");
+            assert!(shown.len() <= 2048, "{} bytes", shown.len());
+        }
+        assert!(s.to_string().len() <= crate::error::MAX_DISPLAY);
+        assert!(s.to_string().contains("a\\nstale"), "{s}");
+    }
+
+    #[test]
+    fn the_cap_refuses_a_batch_past_it_whole() {
+        let v = verifier().with_max_notifications(2);
+        assert_eq!(verifier().max_notifications(), DEFAULT_MAX_NOTIFICATIONS);
+        assert_eq!(v.max_notifications(), 2);
+        let two = format!("[{0},{0}]", at("u", "2026-05-05T14:00:00Z"));
+        let three = format!("[{0},{0},{0}]", at("u", "2026-05-05T14:00:00Z"));
+        // Three that do not read: refused before any is read on its own.
+        let unreadable = "[{},{},{}]";
+        for (body, ok) in [
+            (&two[..], true),
+            (&three[..], false),
+            (unreadable, false),
+            ("[{},{}]", true),
+        ] {
+            let header = sign(SECRET, body.as_bytes());
+            let each = v.verify_and_parse_each(&header, body.as_bytes());
+            let strict = v.verify_and_parse(&header, body.as_bytes());
+            if ok {
+                assert_eq!(each.unwrap().len(), 2, "{body}");
+            } else {
+                let e = each.unwrap_err();
+                assert!(
+                    matches!(e, Error::TooManyNotifications { limit: 2 }),
+                    "{body}: {e:?}"
+                );
+                assert_eq!(
+                    e.to_string(),
+                    "webhook batch holds more than 2 notifications"
+                );
+                assert_eq!(e.http_status(), 413);
+            }
+            if body == three {
+                assert!(matches!(
+                    strict,
+                    Err(Error::TooManyNotifications { limit: 2 })
+                ));
+            }
+        }
+        // The signature first, the cap after.
+        assert!(matches!(
+            v.verify_and_parse_each(sign("other", three.as_bytes()), three.as_bytes()),
+            Err(Error::SignatureMismatch)
+        ));
+        // A body that is not one array is its payload error, not the cap's.
+        let broken = "[{},{},{}";
+        assert!(matches!(
+            v.verify_and_parse_each(sign(SECRET, broken.as_bytes()), broken.as_bytes()),
+            Err(Error::Payload(_))
+        ));
+    }
+
+    #[test]
+    fn the_retention_rule() {
+        assert_eq!(verifier().required_retention(), None);
+        verifier().check_retention(Duration::ZERO).unwrap();
+        let v = verifier().with_max_age(3 * DAY);
+        let required = 3 * DAY + DEFAULT_CLOCK_SKEW;
+        assert_eq!(v.required_retention(), Some(required));
+        v.check_retention(required).unwrap();
+        v.check_retention(7 * DAY).unwrap();
+        let e = v
+            .check_retention(required - Duration::from_nanos(1))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::RetentionTooShort { retention, required: r } if r == required && retention < r)
+        );
+        assert_eq!(e.http_status(), 500);
+        let shown = v.check_retention(DAY).unwrap_err().to_string();
+        assert_eq!(
+            shown,
+            "idempotency retention of 86400s is shorter than the replay window needs (259500s: the maximum age plus the clock skew): a delivery replayed after its key expired would be done again"
+        );
+        let v = v.with_clock_skew(Duration::ZERO);
+        v.check_retention(3 * DAY).unwrap();
+    }
+
     #[test]
     fn verifier_is_shareable() {
         fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
@@ -506,6 +1097,9 @@ mod tests {
                 + 'static,
         >() {
         }
+        fn assert_owned<T: std::fmt::Debug + Clone + PartialEq + Send + Sync + 'static>() {}
+        assert_owned::<Item>();
+        assert_owned::<Stale>();
         assert_model::<Notification>();
         assert_model::<Message>();
         assert_model::<Referral>();

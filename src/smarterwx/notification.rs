@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::Referral;
-use crate::error::{Error, PayloadError};
+use super::{Item, Referral};
+use crate::error::{Error, PayloadError, Positions};
 use crate::unreadable::Unreadable;
 use crate::wire::{self, Tagged};
 
@@ -166,7 +166,7 @@ impl wire::Unknown for UnknownMessage {
 #[derive(Debug)]
 pub(crate) struct Batch<T = Notification>(Vec<T>);
 
-/// What a [`Batch`] holds: notifications, or notifications as results.
+/// What a [`Batch`] holds: notifications, or [`Item`]s.
 pub(crate) trait Element {
     /// One typed notification.
     fn typed(notification: Notification) -> Self;
@@ -179,10 +179,10 @@ impl Element for Notification {
     }
 }
 
-impl Element for Result<Notification, Unreadable> {
+impl Element for Item {
     #[inline(always)]
     fn typed(notification: Notification) -> Self {
-        Ok(notification)
+        Item::Notification(notification)
     }
 }
 
@@ -243,32 +243,6 @@ impl wire::Decode for Notification {
     }
 }
 
-/// A batch read notification by notification: when the fast reader gives
-/// up, the body is split into its notifications, and each is read on its
-/// own, typed or [`Unreadable`]. Only a body that is not one well-formed
-/// JSON array or object fails as a whole, as [`Batch`] explains it.
-impl wire::Decode for Batch<Result<Notification, Unreadable>> {
-    fn decode_slowly(body: &[u8]) -> Result<Self, PayloadError> {
-        let Some((elements, bare)) = split(body) else {
-            let Batch(batch) = Batch::<Notification>::decode_slowly(body)?;
-            return Ok(Batch(batch.into_iter().map(Ok).collect()));
-        };
-        let each = elements
-            .into_iter()
-            .enumerate()
-            .map(|(index, raw)| {
-                let text = raw.get();
-                wire::decode::<Notification>(text.as_bytes()).map_err(|error| {
-                    let at = offset_in(body, text);
-                    let error = error.within(body, at, (!bare).then_some(index));
-                    unreadable(index, text, error)
-                })
-            })
-            .collect();
-        Ok(Batch(each))
-    }
-}
-
 /// Parse a body in one pass, all or nothing.
 pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
     wire::decode_body::<Batch>(body).map(|Batch(batch)| batch)
@@ -276,9 +250,68 @@ pub(super) fn parse_batch(body: &[u8]) -> Result<Vec<Notification>, Error> {
 
 /// Parse a body notification by notification: each one typed, or
 /// unreadable with its raw JSON. A body that is not one well-formed JSON
-/// array or object is an error.
-pub(super) fn parse_each(body: &[u8]) -> Result<Vec<Result<Notification, Unreadable>>, Error> {
-    wire::decode_body::<Batch<Result<Notification, Unreadable>>>(body).map(|Batch(batch)| batch)
+/// array or object is an error, and so is one of more than `max`
+/// notifications.
+///
+/// A body whose every notification reads takes the one-pass reader.
+/// Otherwise the body is split into its notifications, counted, and each
+/// is read on its own: what each costs depends on its own length, and the
+/// positions of the unreadable ones in the body are found in one forward
+/// pass, so that the whole is linear in the body's length.
+#[inline]
+pub(super) fn parse_each(body: &[u8], max: usize) -> Result<Vec<Item>, Error> {
+    match wire::decode_fast::<Batch<Item>>(body) {
+        Some(Batch(batch)) => at_most(max, batch),
+        None => parse_each_slowly(body, max),
+    }
+}
+
+/// `batch`, unless it holds more than `max` notifications.
+#[inline]
+pub(super) fn at_most<T>(max: usize, batch: Vec<T>) -> Result<Vec<T>, Error> {
+    if batch.len() > max {
+        Err(Error::TooManyNotifications { limit: max })
+    } else {
+        Ok(batch)
+    }
+}
+
+/// The slow half of [`parse_each`]: the body split, and each notification
+/// read on its own.
+#[cold]
+#[inline(never)]
+fn parse_each_slowly(body: &[u8], max: usize) -> Result<Vec<Item>, Error> {
+    let Some((elements, bare)) = split(body) else {
+        // Not one well-formed array or object: the error of the whole.
+        let batch = parse_batch(body)?;
+        return at_most(max, batch.into_iter().map(Item::Notification).collect());
+    };
+    let elements = at_most(max, elements)?;
+    let mut positions = Positions::new(body);
+    let items = elements
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let text = raw.get();
+            match wire::decode::<Notification>(text.as_bytes()) {
+                Ok(notification) => Item::Notification(notification),
+                Err(error) => {
+                    let at = positions.at(offset_in(body, text));
+                    let error = error.within(at, (!bare).then_some(index));
+                    Item::Unreadable(unreadable(index, text, error))
+                }
+            }
+        })
+        .collect();
+    Ok(items)
+}
+
+/// The raw JSON of each notification of `body`, as sent; empty unless the
+/// body is one well-formed JSON array or object.
+pub(super) fn raws(body: &[u8]) -> Vec<&str> {
+    split(body)
+        .map(|(elements, _)| elements.into_iter().map(RawValue::get).collect())
+        .unwrap_or_default()
 }
 
 /// The notifications of `body` as raw JSON, each exactly as sent, and
@@ -680,8 +713,18 @@ mod tests {
         assert_eq!(e.category(), crate::Category::Syntax);
     }
 
+    /// Each notification of `body`, read by [`parse_each`] under a cap that
+    /// never refuses: typed, or unreadable.
     fn each(body: &[u8]) -> Vec<Result<Notification, Unreadable>> {
-        parse_each(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+        parse_each(body, usize::MAX)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+            .into_iter()
+            .map(|item| match item {
+                Item::Notification(n) => Ok(n),
+                Item::Unreadable(u) => Err(u),
+                Item::Stale(s) => panic!("no window, yet {s:?}"),
+            })
+            .collect()
     }
 
     #[test]
@@ -689,13 +732,14 @@ mod tests {
         let dir = format!("{}/fixtures/smarterwx", env!("CARGO_MANIFEST_DIR"));
         for entry in std::fs::read_dir(dir).unwrap() {
             let body = std::fs::read(entry.unwrap().path()).unwrap();
-            type Each = Batch<Result<Notification, Unreadable>>;
-            let why = wire::why_fast_reader_gives_up::<Each>(&body);
+            let why = wire::why_fast_reader_gives_up::<Batch<Item>>(&body);
             assert_eq!(why, None, "{}", String::from_utf8_lossy(&body));
-            let want: Vec<_> = parse(&body).unwrap().into_iter().map(Ok).collect();
+            let typed = parse(&body).unwrap();
+            let want: Vec<_> = typed.iter().cloned().map(Ok).collect();
             assert_eq!(each(&body), want);
             // The slow path agrees with the fast one.
-            let Batch(slow) = <Each as wire::Decode>::decode_slowly(&body).unwrap();
+            let slow = parse_each_slowly(&body, usize::MAX).unwrap();
+            let want: Vec<_> = typed.into_iter().map(Item::Notification).collect();
             assert_eq!(slow, want);
         }
     }
@@ -768,6 +812,73 @@ mod tests {
     }
 
     #[test]
+    fn positions_of_a_large_batch_cost_one_reading_and_are_right() {
+        // 30 000 notifications that do not read, on lines and columns of
+        // every kind; one in 1 000 reads.
+        let good = SEED.trim_start_matches('[').trim_end_matches(']');
+        let mut body = String::from("[");
+        for i in 0..30_000 {
+            if i > 0 {
+                body.push_str(if i % 3 == 0 { ",\n  " } else { "," });
+            }
+            body.push_str(match i % 1000 {
+                0 => good,
+                1 => r#"{"uuid":"u","event":"referral:update","timestamp":"2020-08-11T07:44:10Z","message":{"id":"x"}}"#,
+                _ => "{}",
+            });
+        }
+        body.push_str("\n]");
+        let before = crate::error::scanned::get();
+        let all = parse_each(body.as_bytes(), usize::MAX).unwrap();
+        let scanned = crate::error::scanned::get() - before;
+        // Quadratic, it would be about 30 000 times half the body.
+        assert!(
+            scanned <= body.len(),
+            "{scanned} bytes read for {}",
+            body.len()
+        );
+        assert_eq!(all.len(), 30_000);
+        let mut unreadable = 0;
+        let raws = raws(body.as_bytes());
+        for (index, item) in all.iter().enumerate() {
+            let Item::Unreadable(u) = item else {
+                assert_eq!(index % 1000, 0, "{item:?}");
+                continue;
+            };
+            unreadable += 1;
+            assert_eq!(u.index(), Some(index));
+            if index % 97 != 0 && index % 1000 != 1 {
+                continue;
+            }
+            // The reference, for one in about 100: the notification's own
+            // error, moved by a reading of the body from its start.
+            let raw = raws[index];
+            let alone = wire::decode::<Notification>(raw.as_bytes()).unwrap_err();
+            let start = offset_in(body.as_bytes(), raw);
+            let before = &body.as_bytes()[..start];
+            let newlines = before.iter().filter(|&&b| b == b'\n').count();
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |n| n + 1);
+            let line = alone.line().unwrap() + newlines;
+            let column = match alone.line() {
+                Some(1) => alone.column().unwrap() + start - line_start,
+                _ => alone.column().unwrap(),
+            };
+            assert_eq!(
+                (u.error().line(), u.error().column()),
+                (Some(line), Some(column)),
+                "#{index}"
+            );
+            if index % 1000 == 1 {
+                assert_eq!(u.error().path(), Some(&*format!("[{index}].message.id")));
+            }
+        }
+        assert_eq!(unreadable, 29_970);
+    }
+
+    #[test]
     fn unreadable_is_one_pointer_and_shareable() {
         fn assert_owned<T: Clone + PartialEq + Send + Sync + 'static>() {}
         assert_owned::<Unreadable>();
@@ -824,7 +935,7 @@ mod tests {
             b"\xff",
         ] {
             assert_eq!(
-                parse_each(body).unwrap_err().to_string(),
+                parse_each(body, usize::MAX).unwrap_err().to_string(),
                 parse(body).unwrap_err().to_string()
             );
         }

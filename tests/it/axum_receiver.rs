@@ -54,13 +54,24 @@ async fn start_with_lease<S: Store + 'static>(
     lease: Duration,
     work: impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static,
 ) -> Server {
+    let verifier = smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap();
+    start_with_verifier(store, lease, verifier, work).await
+}
+
+/// [`start_with_lease`], with `smarterwx` as the SmarterWX verifier.
+async fn start_with_verifier<S: Store + 'static>(
+    store: S,
+    lease: Duration,
+    smarterwx: smarterwx::Verifier,
+    work: impl Fn(Job, Lease) -> WorkFuture + Send + Sync + 'static,
+) -> Server {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
     let parked = Arc::new(Mutex::new(Vec::new()));
     let dead_letters = Arc::clone(&parked);
     let receiver = Receiver::new(
         smartcomply::Verifier::new(SMARTCOMPLY_SECRET).unwrap(),
-        smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap(),
+        smarterwx,
         store,
     )
     .with_lease(lease)
@@ -786,4 +797,224 @@ async fn a_large_batch_on_a_small_pool_is_processed_whole() {
     .await
     .unwrap();
     assert_eq!((rows, keys), (COUNT as i64, COUNT as i64));
+}
+
+/// A notification of `uuid` at `timestamp` (RFC 3339, nanoseconds kept),
+/// of an event the model keeps as it is.
+fn notification_at(uuid: &str, timestamp: OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let timestamp = timestamp.format(&Rfc3339).unwrap();
+    format!(
+        r#"{{"uuid":"{uuid}","event":"enquiry:create","timestamp":"{timestamp}","message":{{"note":"x"}}}}"#
+    )
+}
+
+/// Work that records the id of each job it does.
+fn recording(done: &Arc<Mutex<Vec<String>>>) -> impl Fn(Job, Lease) -> WorkFuture + use<> {
+    let done = Arc::clone(done);
+    move |job, _| {
+        done.lock().unwrap().push(job.id().to_owned());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_batch_replayed_after_its_keys_expired_is_refused_with_a_window_and_done_again_without() {
+    // Completed keys are kept 2 s; the window is 1 s, and half a second
+    // ahead: the retention holds it (1.5 s).
+    let retention = Duration::from_secs(2);
+    let window = smarterwx::Verifier::new(SMARTERWX_SECRET)
+        .unwrap()
+        .with_max_age(Duration::from_secs(1))
+        .with_clock_skew(Duration::from_millis(500));
+    window.check_retention(retention).unwrap();
+    let (with, without) = (
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    let store = || Arc::new(MemoryStore::new(1000, retention));
+    let lease = Duration::from_secs(5);
+    let guarded = start_with_verifier(store(), lease, window, recording(&with)).await;
+    let open = start_with_lease(store(), lease, recording(&without)).await;
+    // A delivery captured on its way, stamped a little ahead so that it is
+    // fresh when first sent however slow the machine.
+    let body = format!(
+        "[{}]",
+        notification_at("u-replayed", now() + Duration::from_millis(400))
+    );
+    for server in [&guarded, &open] {
+        let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(server.take(), processed(&["u-replayed"]));
+    }
+    // Sent again while the key is kept: a duplicate, either way.
+    for server in [&guarded, &open] {
+        server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+        assert_eq!(server.take(), duplicate(&["u-replayed"]));
+    }
+    // Sent again once the stores forgot the key.
+    tokio::time::sleep(retention + Duration::from_millis(300)).await;
+    let status = guarded.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "acknowledged, not processed"
+    );
+    assert_eq!(guarded.take(), [Delivery::Stale("u-replayed".into())]);
+    assert_eq!(*with.lock().unwrap(), ["u-replayed"], "done once");
+    // Without a window (the default), the replay is done again.
+    let status = open.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(open.take(), processed(&["u-replayed"]));
+    assert_eq!(
+        *without.lock().unwrap(),
+        ["u-replayed", "u-replayed"],
+        "done twice"
+    );
+}
+
+#[tokio::test]
+async fn a_mixed_batch_processes_the_fresh_parks_the_unreadable_and_drops_the_stale() {
+    let day = Duration::from_secs(24 * 3600);
+    let old = notification_at("u-old", now() - 10 * day);
+    let ahead = notification_at("u-ahead", now() + Duration::from_secs(3600));
+    let unreadable = r#"{"uuid":"u-bad","event":"referral:create","timestamp":"2020-08-11T07:44:10Z","message":{"id":"x"}}"#;
+    // Small, and past `READ_APART_ABOVE`, which is read on a blocking
+    // thread: the same answers.
+    let padded = notification_at("u-2", now()).replacen(
+        r#""note":"x""#,
+        &format!(r#""note":"{}""#, "x".repeat(receiver::READ_APART_ABOVE)),
+        1,
+    );
+    for last in [notification_at("u-2", now()), padded] {
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let verifier = smarterwx::Verifier::new(SMARTERWX_SECRET)
+            .unwrap()
+            .with_max_age(day);
+        let server =
+            start_with_verifier(memory(), Duration::from_secs(5), verifier, recording(&done)).await;
+        let body = format!(
+            "[{},{old},\n {unreadable},{ahead},{last}]",
+            notification_at("u-1", now() - day / 2),
+        );
+        let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let want = vec![
+            Delivery::Processed("u-1".into()),
+            Delivery::Stale("u-old".into()),
+            Delivery::Parked("u-bad".into()),
+            Delivery::Stale("u-ahead".into()),
+            Delivery::Processed("u-2".into()),
+        ];
+        assert_eq!(sorted(server.take()), sorted(want), "{} B", body.len());
+        let mut work = done.lock().unwrap().clone();
+        work.sort();
+        assert_eq!(work, ["u-1", "u-2"], "the stale ones are never processed");
+        // Its resend: the fresh ones are duplicates, the stale ones still
+        // stale, and nothing more is done.
+        let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let lines = sorted(server.take());
+        assert_eq!(
+            lines,
+            [
+                "duplicate u-1",
+                "duplicate u-2",
+                "duplicate u-bad",
+                "stale u-ahead",
+                "stale u-old"
+            ]
+        );
+        assert_eq!(done.lock().unwrap().len(), 2);
+        // Forged: refused whole, small or large.
+        let status = server.smarterwx("not the secret", body.as_bytes()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// `examples/axum_receiver.rs` as a process with `env` (on a port of its
+/// choosing, a memory store), its standard output and error piped.
+fn receiver_process(env: &[(&str, &str)]) -> std::process::Child {
+    let mut command = std::process::Command::new(common::example::binary("axum_receiver", "axum"));
+    command
+        .env("PORT", "0") // it prints the port it listens on
+        .env("SMARTCOMPLY_WEBHOOK_SECRET", SMARTCOMPLY_SECRET)
+        .env("SMARTERWX_WEBHOOK_SECRET", SMARTERWX_SECRET)
+        .env_remove("REDIS_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("SMARTERWX_MAX_AGE_S")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.spawn().unwrap()
+}
+
+#[test]
+fn the_example_refuses_a_window_its_store_cannot_hold_at_start() {
+    for (max_age, message) in [
+        // The memory store keeps keys a day: a day's window, plus the
+        // skew, is longer.
+        (
+            "86400",
+            "axum_receiver: SMARTERWX_MAX_AGE_S: idempotency retention of 86400s is shorter than the replay window needs (86700s: the maximum age plus the clock skew): a delivery replayed after its key expired would be done again",
+        ),
+        (
+            "3 days",
+            r#"axum_receiver: SMARTERWX_MAX_AGE_S must be a whole number of seconds, not "3 days""#,
+        ),
+    ] {
+        let child = receiver_process(&[("SMARTERWX_MAX_AGE_S", max_age)]);
+        let output = child.wait_with_output().unwrap();
+        assert!(!output.status.success(), "{max_age}: {:?}", output.status);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end(), message, "{max_age}");
+    }
+}
+
+#[test]
+fn the_example_with_a_window_drops_stale_notifications() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = receiver_process(&[("SMARTERWX_MAX_AGE_S", "3600")]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || stdout.next().unwrap().unwrap();
+    assert_eq!(next(), "claims in memory, lease 10s");
+    assert_eq!(next(), "smarterwx max age 3600s");
+    let base = next().strip_prefix("listening on ").unwrap().to_owned();
+    let body = format!(
+        "[{},{}]",
+        notification_at("u-fresh", now()),
+        notification_at("u-stale", now() - Duration::from_secs(7200)),
+    );
+    let header = smarterwx::sign(SMARTERWX_SECRET, body.as_bytes());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime.block_on(async {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+            .post(format!("{base}{SMARTERWX}"))
+            .header("X-SWX-Signature", header)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Each delivery's line; the drift report's lines aside.
+    let mut lines: Vec<String> = std::iter::repeat_with(next)
+        .filter(|line| !line.starts_with("drift "))
+        .take(2)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["processed u-fresh", "stale u-stale"]);
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -52,12 +52,13 @@ async fn parking_hook(
 
 async fn smarterwx_hook(
     axum::extract::State(seen): axum::extract::State<Arc<Mutex<Vec<String>>>>,
-    Verified(batch): Verified<Vec<Result<smarterwx::Notification, Unreadable>>>,
+    Verified(batch): Verified<Vec<smarterwx::Item>>,
 ) -> Answer {
-    for notification in batch {
-        let line = match notification {
-            Ok(n) => format!("notification {}", n.uuid),
-            Err(u) => format!("unreadable #{}", u.index().unwrap_or(0)),
+    for item in batch {
+        let line = match item {
+            smarterwx::Item::Notification(n) => format!("notification {}", n.uuid),
+            smarterwx::Item::Unreadable(u) => format!("unreadable #{}", u.index().unwrap_or(0)),
+            other => format!("stale {other:?}"),
         };
         seen.lock().unwrap().push(line);
     }

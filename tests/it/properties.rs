@@ -231,7 +231,7 @@ proptest! {
             let header = smarterwx::sign("s", body.as_bytes());
             let verifier = smarterwx::Verifier::new("s").unwrap();
             if let Ok(each) = verifier.verify_and_parse_each(&header, body.as_bytes()) {
-                for u in each.iter().filter_map(|r| r.as_ref().err()) {
+                for u in each.iter().filter_map(smarterwx::Item::unreadable) {
                     within_budget(u.error())?;
                     prop_assert!(u.to_string().len() <= 1024, "{u}");
                 }
@@ -524,17 +524,17 @@ fn each_checked(body: &[u8]) -> Result<(), TestCaseError> {
     let each = verifier.verify_and_parse_each(&header, body);
     match (smarterwx::parse(body), each) {
         (Ok(all), Ok(each)) => {
-            let want: Vec<_> = all.into_iter().map(Ok).collect();
+            let want: Vec<_> = all.into_iter().map(smarterwx::Item::Notification).collect();
             prop_assert_eq!(each, want);
         }
         (Err(Error::Payload(strict)), Err(Error::Payload(e))) => prop_assert_eq!(e, strict),
         (Err(Error::Payload(strict)), Ok(each)) => {
-            let first = each.iter().find_map(|r| r.as_ref().err());
+            let first = each.iter().find_map(smarterwx::Item::unreadable);
             prop_assert!(first.is_some(), "{each:?}");
             prop_assert_eq!(first.unwrap().error(), &strict);
             let mut rest = body;
             for (i, one) in each.iter().enumerate() {
-                let Err(u) = one else { continue };
+                let Some(u) = one.unreadable() else { continue };
                 prop_assert_eq!(u.index(), Some(i));
                 let raw = u.raw().as_bytes();
                 let at = rest.windows(raw.len()).position(|w| w == raw);

@@ -40,7 +40,8 @@ fn every_public_type() -> Vec<(&'static str, usize)> {
         Category,
         Result<smartcomply::Event, Error>,
         Result<Vec<smarterwx::Notification>, Error>,
-        Result<smarterwx::Notification, Unreadable>,
+        smarterwx::Item,
+        smarterwx::Stale,
         Unreadable,
     ];
     all.extend(sizes![
@@ -169,7 +170,7 @@ fn a_batch_costs_a_few_words_per_notification() {
     // A `Vec` holds its elements inline: each notification of a batch of
     // 100 takes `size_of::<Notification>()` bytes whatever its event.
     assert!(size_of::<smarterwx::Notification>() <= 128);
-    assert!(size_of::<Result<smarterwx::Notification, Unreadable>>() <= 128);
+    assert!(size_of::<smarterwx::Item>() <= 128);
     assert_eq!(size_of::<Unreadable>(), size_of::<usize>());
     assert!(size_of::<Result<smartcomply::Event, Error>>() <= MAX);
 }

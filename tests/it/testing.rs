@@ -159,7 +159,10 @@ fn every_smarterwx_sample_is_delivered_verified_and_read_back_equal() {
     let back = verifier
         .verify_and_parse_each(&delivery.header, delivery.body.as_bytes())
         .unwrap();
-    let back: Vec<_> = back.into_iter().map(Result::unwrap).collect();
+    let back: Vec<_> = back
+        .into_iter()
+        .map(|item| item.into_notification().unwrap())
+        .collect();
     assert_eq!(back, samples);
     // And an empty batch.
     let empty = smarterwx::testing::deliver(&[], SWX_SECRET);

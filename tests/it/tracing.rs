@@ -76,6 +76,15 @@ fn verifications_have_a_span_with_their_verdict_and_nothing_secret() {
         verifier.verify_and_parse(&signed, unreadable).unwrap_err();
         let swx = smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap();
         swx.verify_and_parse_each(&swx_header, &swx_body).unwrap();
+        // Older than the replay window: stale, not processed.
+        let old = br#"[{"uuid":"u-stale","event":"enquiry:create","timestamp":"2020-08-11T07:44:10Z","message":{}}]"#;
+        let windowed = swx
+            .clone()
+            .with_max_age(std::time::Duration::from_secs(3600));
+        let items = windowed
+            .verify_and_parse_each(smarterwx::sign(SMARTERWX_SECRET, old), old)
+            .unwrap();
+        assert!(items[0].stale().is_some());
         // A member the model does not know.
         let mut added: serde_json::Value = serde_json::from_slice(&body).unwrap();
         added["data"]["gps_accuracy_m"] = 4.2.into();
@@ -110,6 +119,13 @@ fn verifications_have_a_span_with_their_verdict_and_nothing_secret() {
         "{text}"
     );
     assert!(!text.contains("webhook.parked"), "{text}");
+    assert!(
+        lines.iter().any(|l| l.contains("WARN")
+            && l.contains("webhook.stale")
+            && l.contains("id=\"u-stale\"")
+            && l.contains("index=0")),
+        "{text}"
+    );
     assert!(
         lines.iter().any(|l| l.contains("webhook.drift")
             && l.contains("kind=\"unknown_field\"")

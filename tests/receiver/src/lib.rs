@@ -18,6 +18,12 @@
 //!   the vendor resends it; the notifications already done answer
 //!   `duplicate` then.
 //!
+//!   A signed notification outside the SmarterWX verifier's replay window
+//!   (`smarterwx::Verifier::with_max_age`) is never processed: it gets a
+//!   `stale <id>` line, its reason on stderr, and is acknowledged with its
+//!   batch (`204`), since a stale notification never becomes fresh and any
+//!   other answer would only make SmarterWX resend it.
+//!
 //!   A signed event or notification that the model cannot read is *parked*
 //!   under its own claim: written aside with its raw JSON, byte for byte,
 //!   and acknowledged (`parked <id>`, `204`), since a `400` would only
@@ -134,6 +140,8 @@ pub enum Delivery {
     Unavailable(String),
     /// The model could not read it: kept aside and acknowledged.
     Parked(String),
+    /// Outside the replay window: not processed, and acknowledged.
+    Stale(String),
 }
 
 /// One line, whatever the sender put in the id: it is escaped.
@@ -146,6 +154,7 @@ impl fmt::Display for Delivery {
             Delivery::InProgress(id) => ("in progress", id),
             Delivery::Unavailable(id) => ("unavailable", id),
             Delivery::Parked(id) => ("parked", id),
+            Delivery::Stale(id) => ("stale", id),
         };
         write!(f, "{what} {}", Escaped(id))
     }
@@ -258,6 +267,24 @@ impl Receiver {
         self.answer(id, Delivery::Parked, outcome.await)
     }
 
+    /// Drop `item`, a notification not to process (outside the replay
+    /// window), with its line and its reason: acknowledged, since a resend
+    /// would be refused the same way.
+    fn drop_stale(&self, item: smarterwx::Item) -> Reply {
+        let id = match &item {
+            smarterwx::Item::Stale(stale) => {
+                eprintln!("{stale}");
+                stale.notification().uuid.to_string()
+            }
+            other => {
+                eprintln!("not processed: {other:?}");
+                "?".into()
+            }
+        };
+        (self.on_delivery)(Delivery::Stale(id));
+        Ok(Answer::ACKNOWLEDGE)
+    }
+
     /// The line and the answer for one id's outcome; `done` names the line
     /// of work that was done. A store that is down is answered with its
     /// error (`503`).
@@ -346,12 +373,33 @@ async fn smartcomply_webhook(
     }
 }
 
+/// Bodies larger than this are verified and read on Tokio's blocking
+/// threads, not the runtime's: a signed batch of thousands of notifications
+/// that do not read costs tens of milliseconds to read, and the requests
+/// beside it (a `GET` among them) should not wait for it. Real deliveries
+/// are a few kilobytes, and stay on the runtime.
+pub const READ_APART_ABOVE: usize = 64 * 1024;
+
 async fn smarterwx_webhook(
     State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let notifications = match receiver.smarterwx.verify_and_parse_each(&headers, &body) {
+    let large = body.len() > READ_APART_ABOVE;
+    let read = {
+        let (receiver, body) = (Arc::clone(&receiver), body.clone());
+        move || receiver.smarterwx.verify_and_parse_each(&headers, &body)
+    };
+    let read = if large {
+        match tokio::task::spawn_blocking(read).await {
+            Ok(read) => read,
+            // The reading does not panic; were it to, the vendor retries.
+            Err(_) => return Answer::FAILED.into_response(),
+        }
+    } else {
+        read()
+    };
+    let notifications = match read {
         Ok(notifications) => notifications,
         Err(err) => return reject(err),
     };
@@ -360,16 +408,21 @@ async fn smarterwx_webhook(
     // `PER_DELIVERY` at once: a batch that half failed is finished, not
     // redone, by its retry, and a batch of thousands waits its turn rather
     // than take every connection of the store's pool. One the model
-    // cannot read is parked; it does not hold back the others. A task
-    // started goes on when the request is dropped; one not started is
-    // left to the vendor's resend.
+    // cannot read is parked, and one outside the replay window dropped;
+    // neither holds back the others. A task started goes on when the
+    // request is dropped; one not started is left to the vendor's resend.
     let replies: Vec<Reply> = stream::iter(notifications)
         .map(|notification| {
             let receiver = Arc::clone(&receiver);
             async move {
                 match notification {
-                    Ok(n) => receiver.spawn_process(Job::SmarterWx(Box::new(n))).await,
-                    Err(unreadable) => receiver.spawn_park(unreadable).await,
+                    smarterwx::Item::Notification(n) => {
+                        receiver.spawn_process(Job::SmarterWx(Box::new(n))).await
+                    }
+                    smarterwx::Item::Unreadable(unreadable) => {
+                        receiver.spawn_park(unreadable).await
+                    }
+                    stale => receiver.drop_stale(stale),
                 }
             }
         })
