@@ -354,3 +354,105 @@ impl<'de, H: Hook, A: MapAccess<'de>> MapAccess<'de> for Access<H, A> {
         hook.value(|| inner.next_value_seed(seed))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// A hook that writes down every call.
+    #[derive(Default)]
+    struct Log(RefCell<Vec<String>>);
+
+    impl Log {
+        fn push(&self, entry: String) {
+            self.0.borrow_mut().push(entry);
+        }
+
+        fn around<R>(&self, name: String, read: impl FnOnce() -> R) -> R {
+            self.push(format!("{name} {{"));
+            let result = read();
+            self.push("}".into());
+            result
+        }
+    }
+
+    impl Hook for &Log {
+        const STRINGS: bool = true;
+
+        fn key(self, key: &str) {
+            self.push(format!("key {key}"));
+        }
+
+        fn value<R, E>(self, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
+            self.around("value".into(), read)
+        }
+
+        fn element<R, E>(self, index: usize, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
+            self.around(format!("element {index}"), read)
+        }
+
+        fn string<R>(self, text: &str, read: impl FnOnce() -> R) -> R {
+            self.around(format!("string {text}"), read)
+        }
+
+        fn skipped(self) {
+            self.push("skipped".into());
+        }
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Sample {
+        pair: (u8, String),
+        maybe: Option<String>,
+    }
+
+    #[test]
+    fn the_hook_hears_each_key_element_string_and_skipped_value() {
+        let body = r#"{"pair": [7, "x\u0041"], "other": {"deep": ["z"]}, "maybe": "m"}"#;
+        let log = Log::default();
+        let mut de = serde_json::Deserializer::from_str(body);
+        let read = Sample::deserialize(Forward::new(&mut de, &log)).unwrap();
+        assert_eq!(read, serde_json::from_str::<Sample>(body).unwrap());
+        assert_eq!(
+            log.0.into_inner(),
+            [
+                "key pair",
+                "value {",
+                "element 0 {",
+                "}",
+                "element 1 {",
+                "string xA {",
+                "}",
+                "}",
+                "}",
+                "key other",
+                "value {",
+                "skipped",
+                "}",
+                "key maybe",
+                "value {",
+                "string m {",
+                "}",
+                "}",
+            ]
+        );
+    }
+
+    #[test]
+    fn quiet_reads_as_serde_json_reads() {
+        for body in [
+            r#"{"pair": [1, "a"], "maybe": null}"#,
+            r#"{"pair": [256, "a"]}"#,
+        ] {
+            let mut de = serde_json::Deserializer::from_str(body);
+            let quiet =
+                Sample::deserialize(Forward::new(&mut de, Quiet)).map_err(|e| e.to_string());
+            let plain = serde_json::from_str::<Sample>(body).map_err(|e| e.to_string());
+            assert_eq!(quiet, plain, "{body}");
+        }
+    }
+}
