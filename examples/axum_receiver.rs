@@ -8,11 +8,11 @@
 //!
 //! With `REDIS_URL=redis://127.0.0.1:6379/` and `--features axum,redis`,
 //! claims live in Redis, so several instances can share the load; without
-//! it, in this process's memory. With `DATABASE_URL=postgres://..` and
-//! `--features axum,postgres`, they live in PostgreSQL, and each job's work
-//! inserts a row into `receiver_effects` in the same transaction as its
-//! completion (`PostgresStore::complete_in`): exactly once, a crash
-//! included (see `postgres` in `tests/receiver`). `WEBHOOK_LEASE_MS` sets the lease
+//! it, in this process's memory. With `DATABASE_URL=postgres://..`, they
+//! live in PostgreSQL, and each job's work inserts a row into
+//! `receiver_effects` in the same transaction as its completion
+//! (`PostgresStore::complete_in`): exactly once, a crash included (see
+//! `postgres` in `tests/receiver`). `WEBHOOK_LEASE_MS` sets the lease
 //! (default 10 000 ms: the work renews it while it runs, so it bounds how
 //! long a crashed instance holds a key, not how long the work may take).
 //! `WORK_DELAY_MS` (default 0) makes each delivery's work take that long,
@@ -29,11 +29,19 @@
 //!   the raw body against the signature header, then claim each SmartComply
 //!   event, and each notification of a SmarterWX batch on its own, and do
 //!   its work under the claim. Per delivered id it prints one line on
-//!   stdout and answers:
+//!   stdout and answers: `processed <id>` and `duplicate <id>` `204`,
+//!   `failed <id>` `500`, `in progress <id>` `409` with `Retry-After`,
+//!   `unavailable <id>` `503`, and `parked <id>` `204` for a signed
+//!   delivery the model cannot read (its raw JSON one line of
+//!   `DEAD_LETTER_FILE`, or a `dead letter {..}` line on stderr); a batch
+//!   gets the most serious of its answers. Beside the answer, a `drift
+//!   <vendor> <kind> <path>` line, once per path per process.
+//! - `GET /` and `GET /webhooks/smarterwx`: `200` (SmarterWX checks that
+//!   its endpoint is reachable).
 //!
-//!
-//! The receiver itself (`Receiver`, its routes and answers) is the
-//! dev-only crate in `tests/receiver`, which the tests drive too.
+//! The receiver itself (`Receiver`, its routes and answers, documented in
+//! full) is the dev-only crate in `tests/receiver`, which the tests drive
+//! too.
 
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -43,9 +51,7 @@ use std::time::Duration;
 
 use utility_webhooks::idempotency::{DynStore, MemoryStore};
 use utility_webhooks::{smartcomply, smarterwx};
-#[cfg(feature = "postgres")]
-use utility_webhooks_receiver::postgres;
-use utility_webhooks_receiver::{DEFAULT_LEASE, Receiver, Work, json_line, router};
+use utility_webhooks_receiver::{DEFAULT_LEASE, Receiver, Work, json_line, postgres, router};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -99,20 +105,12 @@ async fn run() -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
 
     // One store type, whichever the environment picks.
-    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut postgres_work: Option<Work> = None;
     let store: Arc<dyn DynStore> = if let Ok(url) = std::env::var("DATABASE_URL") {
-        #[cfg(feature = "postgres")]
-        {
-            let store = postgres::connect(&url).await?;
-            postgres_work = Some(Arc::new(postgres::work(store.clone(), work_delay)));
-            println!("claims in PostgreSQL, lease {lease:?}");
-            Arc::new(store)
-        }
-        #[cfg(not(feature = "postgres"))]
-        return Err(format!(
-            "DATABASE_URL={url:?} is set: build with --features axum,postgres"
-        ));
+        let store = postgres::connect(&url).await?;
+        postgres_work = Some(Arc::new(postgres::work(store.clone(), work_delay)));
+        println!("claims in PostgreSQL, lease {lease:?}");
+        Arc::new(store)
     } else if let Ok(url) = std::env::var("REDIS_URL") {
         #[cfg(feature = "redis")]
         {
