@@ -6,7 +6,6 @@ use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -20,27 +19,6 @@ use utility_webhooks::{smartcomply, smarterwx};
 const SMARTCOMPLY_SECRET: &str = "whsec_minimal";
 const SMARTERWX_SECRET: &str = "swx minimal";
 
-/// The example's binary, built by `cargo test` beside this test's.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let binary = dir.join("examples").join("axum_minimal");
-    let rebuild = "`cargo test --all-features` builds it, as does \
-                   `cargo build --example axum_minimal --features axum,redis`";
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/axum_minimal.rs");
-    let changed = std::fs::metadata(source).unwrap().modified().unwrap();
-    match built {
-        Ok(built) => assert!(
-            built >= changed,
-            "{} is older than its source: {rebuild}",
-            binary.display()
-        ),
-        Err(_) => panic!("{} is missing: {rebuild}", binary.display()),
-    }
-    binary
-}
-
 /// The example on a free port, claiming in Redis at `redis_url`; its
 /// stdout lines arrive on the receiver, unless `stdout` is closed.
 struct Receiver {
@@ -52,7 +30,7 @@ struct Receiver {
 impl Receiver {
     fn start(redis_url: &str, keep_stdout: bool) -> Self {
         let port = free_port();
-        let mut child = Command::new(example())
+        let mut child = Command::new(common::example("axum_minimal", "axum,redis"))
             .env("PORT", port.to_string())
             .env("SMARTCOMPLY_WEBHOOK_SECRET", SMARTCOMPLY_SECRET)
             .env("SMARTERWX_WEBHOOK_SECRET", SMARTERWX_SECRET)

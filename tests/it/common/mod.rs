@@ -25,6 +25,33 @@ pub fn fixtures_dir() -> PathBuf {
         .expect("the crate's fixtures/ folder")
 }
 
+/// The binary of `examples/<name>.rs`, which `cargo test --all-features`
+/// builds beside the test binary; a panic that says how to build it when it
+/// is missing or older than its source (`features`: what it needs).
+pub fn example(name: &str, features: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let binary = dir.join("examples").join(name);
+    let rebuild = format!(
+        "`cargo test --all-features` builds it, as does \
+         `cargo build --example {name} --features {features}`"
+    );
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let changed = std::fs::metadata(source).unwrap().modified().unwrap();
+    match built {
+        Ok(built) => assert!(
+            built >= changed,
+            "{} is older than its source: {rebuild}",
+            binary.display()
+        ),
+        Err(_) => panic!("{} is missing: {rebuild}", binary.display()),
+    }
+    binary
+}
+
 /// The bytes of `fixtures/<path>`.
 pub fn fixture(path: &str) -> Vec<u8> {
     let full = fixtures_dir().join(path);
