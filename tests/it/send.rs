@@ -347,34 +347,17 @@ async fn the_command_line_is_read_strictly() {
     // Nothing listens: each attempt fails at once. The vendor comes from
     // the type's name (or `--vendor`), `--attempts` bounds the attempts.
     let url = format!("http://127.0.0.1:{}/", closed_port());
-    for (args, vendor) in [
-        (
-            vec![
-                "--attempts",
-                "2",
-                "--backoff-ms",
-                "1",
-                &url,
-                "permit.expiring",
-            ],
-            "smartcomply",
-        ),
-        (
-            vec![
-                "--attempts",
-                "2",
-                "--backoff-ms",
-                "1",
-                &url,
-                "referral:update",
-            ],
-            "smarterwx",
-        ),
+    for (vendor_flag, what, vendor) in [
+        (None, "permit.expiring", "smartcomply"),
+        (None, "referral:update", "smarterwx"),
+        (Some("smarterwx"), "test.failed", "smarterwx"),
     ] {
+        let mut args = vec!["--attempts", "2", "--backoff-ms", "1"];
+        args.extend(vendor_flag.map(|v| ["--vendor", v]).into_iter().flatten());
+        args.extend([url.as_str(), what]);
         let run = run(&args, "whsec_x").await;
         assert!(!run.success);
         let lines: Vec<&str> = run.stdout.lines().collect();
-        let what = args[5];
         assert!(
             lines[0].starts_with(&format!("sending {what} ({vendor}, ")),
             "{}",
