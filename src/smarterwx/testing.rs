@@ -133,10 +133,11 @@ fn referral(status: ReferralStatus, sequence_number: u64, version: Option<&str>)
 /// `notifications` as SmarterWX delivers them: one compact JSON array,
 /// and the [`SIGNATURE_HEADER`] signed with `secret` over it.
 ///
-/// A notification that cannot be written (an instant outside the years
-/// 0000 to 9999) makes the body empty, which no handler reads.
+/// # Panics
+///
+/// When a notification cannot be written as JSON: a date or an instant
+/// outside the years 0000 to 9999, or an instant whose UTC offset has
+/// seconds (no notification that [`parse`] reads holds one).
 pub fn deliver(notifications: &[Notification], secret: impl AsRef<[u8]>) -> Delivery {
-    let body = serde_json::to_string(notifications).unwrap_or_default();
-    let header = sign(secret, body.as_bytes());
-    Delivery::new(SIGNATURE_HEADER, header, body)
+    Delivery::signed(SIGNATURE_HEADER, notifications, |body| sign(secret, body))
 }
