@@ -67,6 +67,7 @@ use time::macros::{date, datetime};
 
 use super::*;
 pub use crate::testing::Delivery;
+use crate::wire::Unknown;
 
 /// A realistic event of type `event_type`, with the values of SmartComply's
 /// example for it. For a type the crate does not know
@@ -236,10 +237,7 @@ pub fn sample(event_type: EventType) -> Event {
         EventType::Unknown(event_type) => (
             "evt_0123456789abcdef",
             datetime!(2026-05-05 14:00:00 UTC),
-            EventData::Unknown(UnknownEvent {
-                event_type,
-                data: serde_json::Value::Object(serde_json::Map::new()),
-            }),
+            EventData::Unknown(Unknown::new(event_type, serde_json::json!({}))),
         ),
     };
     Event {
