@@ -156,18 +156,22 @@ impl Walk {
 impl Hook for &Walk {
     const STRINGS: bool = true;
 
+    #[inline]
     fn key(self, key: &str) {
         self.stack.key(key);
     }
 
+    #[inline]
     fn value<R, E>(self, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
         self.stack.value(read)
     }
 
+    #[inline]
     fn element<R, E>(self, index: usize, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
         self.stack.element(index, read)
     }
 
+    #[inline]
     fn string<R>(self, text: &str, read: impl FnOnce() -> R) -> R {
         let (value, unknown) = watching(read);
         if unknown {

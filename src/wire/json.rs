@@ -273,7 +273,7 @@ impl<'de> Reader<'de> {
     }
 
     /// Fail unless the next token is `byte`, which is not consumed.
-    #[inline]
+    #[inline(always)]
     fn before(&mut self, byte: u8) -> Result<()> {
         if self.next_token()? == byte {
             Ok(())
@@ -655,7 +655,7 @@ impl<'de> Reader<'de> {
     }
 
     /// Whether the next value is `null`; consumed if it is.
-    #[inline]
+    #[inline(always)]
     fn null(&mut self) -> Result<bool> {
         if self.next_token()? == b'n' {
             self.literal(b"null")?;
@@ -710,7 +710,7 @@ impl<'de> Reader<'de> {
 
     /// Move past the `[` or `{` of an array or object, one level deeper,
     /// and give the access to its items.
-    #[inline]
+    #[inline(always)]
     fn open(&mut self) -> Result<Items<'_, 'de>> {
         self.pos += 1;
         self.enter()?;

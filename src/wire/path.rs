@@ -122,6 +122,7 @@ impl Stack {
 
     /// Run `read` with `segment` on the stack; it stays there when `read`
     /// fails.
+    #[inline]
     pub(crate) fn within<R, E>(
         &self,
         segment: Segment,
@@ -137,15 +138,18 @@ impl Stack {
 }
 
 impl Hook for &Stack {
+    #[inline]
     fn key(self, key: &str) {
         *self.key.borrow_mut() = Some(key.to_owned());
     }
 
+    #[inline]
     fn value<R, E>(self, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
         let key = self.key.borrow_mut().take().unwrap_or_else(|| "?".into());
         self.within(Segment::Key(key), read)
     }
 
+    #[inline]
     fn element<R, E>(self, index: usize, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
         self.within(Segment::Index(index), read)
     }
