@@ -78,9 +78,7 @@ use std::time::Duration;
 
 use utility_webhooks::idempotency::{DynStore, MemoryStore};
 use utility_webhooks::{smartcomply, smarterwx};
-#[cfg(feature = "postgres")]
-use utility_webhooks_receiver::postgres;
-use utility_webhooks_receiver::{DEFAULT_LEASE, Receiver, Work, json_line, router};
+use utility_webhooks_receiver::{DEFAULT_LEASE, Receiver, Work, json_line, postgres, router};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -144,23 +142,15 @@ async fn run() -> Result<(), String> {
 
     // One store type, whichever the environment picks, and how long it
     // keeps completed keys: a day in memory.
-    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut postgres_work: Option<Work> = None;
     #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(unused_mut))]
     let mut retention = Duration::from_secs(24 * 3600);
     let store: Arc<dyn DynStore> = if let Ok(url) = std::env::var("DATABASE_URL") {
-        #[cfg(feature = "postgres")]
-        {
-            let store = postgres::connect(&url).await?;
-            postgres_work = Some(Arc::new(postgres::work(store.clone(), work_delay)));
-            println!("claims in PostgreSQL, lease {lease:?}");
-            retention = store.retention();
-            Arc::new(store)
-        }
-        #[cfg(not(feature = "postgres"))]
-        return Err(format!(
-            "DATABASE_URL={url:?} is set: build with --features axum,postgres"
-        ));
+        let store = postgres::connect(&url).await?;
+        postgres_work = Some(Arc::new(postgres::work(store.clone(), work_delay)));
+        println!("claims in PostgreSQL, lease {lease:?}");
+        retention = store.retention();
+        Arc::new(store)
     } else if let Ok(url) = std::env::var("REDIS_URL") {
         #[cfg(feature = "redis")]
         {

@@ -41,7 +41,7 @@ const USAGE: &str = "usage: send [--attempts N] [--backoff-ms MS] [--timeout-ms 
 
 /// Which vendor's way of sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vendor {
+enum Vendor {
     /// One event per delivery, `t=..,v1=..`, retried with backoff.
     SmartComply,
     /// A batch per delivery, `sha256=..`, 3 s to answer.
@@ -59,25 +59,25 @@ impl Vendor {
 
 /// What to send, where, and how patiently.
 #[derive(Debug, Clone)]
-pub struct Options {
+struct Options {
     /// Where to `POST`.
-    pub url: String,
+    url: String,
     /// Whose delivery it is.
-    pub vendor: Vendor,
+    vendor: Vendor,
     /// The body, as it is signed and sent.
-    pub body: Vec<u8>,
+    body: Vec<u8>,
     /// What is sent, for the output (`test.failed`, a file name).
-    pub what: String,
+    what: String,
     /// At most this many attempts.
-    pub attempts: u32,
+    attempts: u32,
     /// The wait before the second attempt; it doubles after each one.
-    pub backoff: Duration,
+    backoff: Duration,
     /// How long to wait for each answer.
-    pub timeout: Duration,
+    timeout: Duration,
 }
 
 /// Read the command line (without the program name).
-pub fn options(args: &[String]) -> Result<Options, String> {
+fn options(args: &[String]) -> Result<Options, String> {
     let mut attempts = 5;
     let mut backoff = Duration::from_secs(1);
     let mut timeout = None;
@@ -131,7 +131,7 @@ pub fn options(args: &[String]) -> Result<Options, String> {
         } else {
             Vendor::SmartComply
         });
-        (vendor, sample(vendor, what))
+        (vendor, sample(vendor, what)?)
     };
     let timeout = timeout.unwrap_or(match vendor {
         // SmarterWX documents 3 s; SmartComply says nothing, so be patient.
@@ -159,23 +159,18 @@ fn vendor_of(body: &[u8]) -> Vendor {
 }
 
 /// The body of a sample of `event_type`, as the vendor writes it.
-fn sample(vendor: Vendor, event_type: &str) -> Vec<u8> {
+fn sample(vendor: Vendor, event_type: &str) -> Result<Vec<u8>, String> {
     match vendor {
-        Vendor::SmartComply => {
-            let event = smartcomply::testing::sample(event_type.into());
-            serde_json::to_vec(&event).unwrap_or_default()
-        }
-        Vendor::SmarterWx => {
-            let notification = smarterwx::testing::sample(event_type.into());
-            serde_json::to_vec(&[notification]).unwrap_or_default()
-        }
+        Vendor::SmartComply => serde_json::to_vec(&smartcomply::testing::sample(event_type.into())),
+        Vendor::SmarterWx => serde_json::to_vec(&[smarterwx::testing::sample(event_type.into())]),
     }
+    .map_err(|e| format!("the sample of {event_type:?} cannot be written: {e}"))
 }
 
 /// Send `options.body` signed with `secret` until an attempt gets a `2xx`
 /// or none is left, writing one line per attempt to `out`. The `2xx`
 /// status, or why it gave up.
-pub async fn send(options: &Options, secret: &str, out: &mut dyn Write) -> Result<u16, String> {
+async fn send(options: &Options, secret: &str, out: &mut dyn Write) -> Result<u16, String> {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(options.timeout)
@@ -241,7 +236,6 @@ pub async fn send(options: &Options, secret: &str, out: &mut dyn Write) -> Resul
     ))
 }
 
-#[allow(dead_code)] // unused where the tests include this file
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

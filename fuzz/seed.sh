@@ -39,12 +39,14 @@ for f in sc:
     write("smartcomply_parse", f.stem, body)
     write("smartcomply_parse", f.stem + "-compact", json.dumps(json.loads(body), separators=(",", ":")).encode())
     write("differential", "smartcomply-" + f.stem, body)
+    write("drift", "smartcomply-" + f.stem, body)
     write("smartcomply_verify", f.stem, sc_sign(SC_SECRET, NOW, body) + b"\n" + body)
 for f in swx:
     body = f.read_bytes()
     write("smarterwx_parse", f.stem, body)
     write("smarterwx_parse", f.stem + "-compact", json.dumps(json.loads(body), separators=(",", ":")).encode())
     write("differential", "smarterwx-" + f.stem, body)
+    write("drift", "smarterwx-" + f.stem, body)
     write("smarterwx_verify", f.stem, swx_sign(SWX_SECRET, body) + b"\n" + body)
 
 # The independent signature vectors: headers of every form, with their bodies.

@@ -22,11 +22,25 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// A delivery of `body`, already signed in `header`.
-    pub(crate) fn new(header_name: &'static str, header: String, body: String) -> Self {
+    /// `payload` as compact JSON, signed by `sign` in the header
+    /// `header_name`.
+    ///
+    /// # Panics
+    ///
+    /// When `payload` cannot be written as JSON: a date or an instant
+    /// outside the years 0000 to 9999, or an instant whose UTC offset has
+    /// seconds. A delivery with an empty or partial body would test
+    /// nothing.
+    pub(crate) fn signed<T: serde::Serialize + ?Sized>(
+        header_name: &'static str,
+        payload: &T,
+        sign: impl FnOnce(&[u8]) -> String,
+    ) -> Self {
+        let body = serde_json::to_string(payload)
+            .unwrap_or_else(|e| panic!("the test kit cannot write this delivery as JSON: {e}"));
         Delivery {
             header_name,
-            header,
+            header: sign(body.as_bytes()),
             body,
         }
     }

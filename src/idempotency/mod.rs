@@ -1,5 +1,5 @@
-//! Doing each delivery's work once: claims with leases, in memory or on
-//! Redis.
+//! Doing each delivery's work once: claims with leases, in memory, on
+//! Redis or on PostgreSQL.
 //!
 //! Both vendors retry a delivery until it gets a `2xx`. A receiver must
 //! therefore do each delivery's work once even when a retry comes while the

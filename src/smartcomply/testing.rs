@@ -67,6 +67,7 @@ use time::macros::{date, datetime};
 
 use super::*;
 pub use crate::testing::Delivery;
+use crate::wire::Unknown;
 
 /// A realistic event of type `event_type`, with the values of SmartComply's
 /// example for it. For a type the crate does not know
@@ -236,10 +237,7 @@ pub fn sample(event_type: EventType) -> Event {
         EventType::Unknown(event_type) => (
             "evt_0123456789abcdef",
             datetime!(2026-05-05 14:00:00 UTC),
-            EventData::Unknown(UnknownEvent {
-                event_type,
-                data: serde_json::Value::Object(serde_json::Map::new()),
-            }),
+            EventData::Unknown(Unknown::new(event_type, serde_json::json!({}))),
         ),
     };
     Event {
@@ -254,11 +252,13 @@ pub fn sample(event_type: EventType) -> Event {
 ///
 /// A verifier accepts it while `at` is within its tolerance of the clock:
 /// pass `OffsetDateTime::now_utc()` for a live handler, or check with
-/// [`Verifier::verify_at`]. An event that cannot be written (an instant
-/// or date outside the years 0000 to 9999) makes the body empty, which no
-/// handler reads.
+/// [`Verifier::verify_at`].
+///
+/// # Panics
+///
+/// When `event` cannot be written as JSON: a date or an instant outside
+/// the years 0000 to 9999, or an instant whose UTC offset has seconds
+/// (no event that [`parse`] reads holds one).
 pub fn deliver(event: &Event, secret: impl AsRef<[u8]>, at: OffsetDateTime) -> Delivery {
-    let body = serde_json::to_string(event).unwrap_or_default();
-    let header = sign(secret, at, body.as_bytes());
-    Delivery::new(SIGNATURE_HEADER, header, body)
+    Delivery::signed(SIGNATURE_HEADER, event, |body| sign(secret, at, body))
 }

@@ -26,6 +26,7 @@ use time::macros::{date, datetime};
 
 use super::*;
 pub use crate::testing::Delivery;
+use crate::wire::Unknown;
 
 /// A realistic notification of `event_type`, with the values of
 /// SmarterWX's example referral (`referral:update` as a later version of
@@ -39,28 +40,17 @@ pub fn sample(event_type: EventType) -> Notification {
         EventType::ReferralCreate => (
             "fd07b9f3-dd85-4615-a1e8-8fced35ef2e5",
             datetime!(2020-08-11 07:44:10 UTC),
-            Message::ReferralCreate(Box::new(referral(
-                ReferralStatus::Waiting,
-                300_077_255,
-                None,
-            ))),
+            Message::ReferralCreate(referral(300_077_255, None)),
         ),
         EventType::ReferralUpdate => (
             "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93",
             datetime!(2020-11-29 09:15:42 UTC),
-            Message::ReferralUpdate(Box::new(referral(
-                ReferralStatus::Waiting,
-                300_077_256,
-                Some("2.1.0.0"),
-            ))),
+            Message::ReferralUpdate(referral(300_077_256, Some("2.1.0.0"))),
         ),
         EventType::Unknown(event) => (
             "0b6f1c9e-2d4a-4e8b-9c3f-7a5d1e2b4c60",
             datetime!(2023-11-20 01:00:00 UTC),
-            Message::Unknown(UnknownMessage {
-                event,
-                message: serde_json::Value::Object(serde_json::Map::new()),
-            }),
+            Message::Unknown(Unknown::new(event, serde_json::json!({}))),
         ),
     };
     Notification {
@@ -71,8 +61,8 @@ pub fn sample(event_type: EventType) -> Notification {
     }
 }
 
-/// SmarterWX's example referral.
-fn referral(status: ReferralStatus, sequence_number: u64, version: Option<&str>) -> Referral {
+/// SmarterWX's example referral, waiting, at `sequence_number`.
+fn referral(sequence_number: u64, version: Option<&str>) -> Box<Referral> {
     let address = Address {
         id: Some(123),
         line1: "613 King St".into(),
@@ -82,10 +72,10 @@ fn referral(status: ReferralStatus, sequence_number: u64, version: Option<&str>)
         postcode: "3003".into(),
         country: "AUS".into(),
     };
-    Referral {
+    Box::new(Referral {
         id: 234,
         created_at: datetime!(2020-11-28 06:08:01 UTC),
-        status,
+        status: ReferralStatus::Waiting,
         sequence_number,
         message_version: version.map(str::to_owned),
         organisation: Organisation {
@@ -127,16 +117,17 @@ fn referral(status: ReferralStatus, sequence_number: u64, version: Option<&str>)
             project_reference: None,
             source: None,
         },
-    }
+    })
 }
 
 /// `notifications` as SmarterWX delivers them: one compact JSON array,
 /// and the [`SIGNATURE_HEADER`] signed with `secret` over it.
 ///
-/// A notification that cannot be written (an instant outside the years
-/// 0000 to 9999) makes the body empty, which no handler reads.
+/// # Panics
+///
+/// When a notification cannot be written as JSON: a date or an instant
+/// outside the years 0000 to 9999, or an instant whose UTC offset has
+/// seconds (no notification that [`parse`] reads holds one).
 pub fn deliver(notifications: &[Notification], secret: impl AsRef<[u8]>) -> Delivery {
-    let body = serde_json::to_string(notifications).unwrap_or_default();
-    let header = sign(secret, body.as_bytes());
-    Delivery::new(SIGNATURE_HEADER, header, body)
+    Delivery::signed(SIGNATURE_HEADER, notifications, |body| sign(secret, body))
 }

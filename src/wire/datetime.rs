@@ -111,6 +111,33 @@ impl fmt::Display for Echo<'_> {
     }
 }
 
+/// What a [`FormVisitor`] says: what it expects (the first), and in an
+/// error `invalid <the second> "<text>", expected <the third>`.
+struct Wording(&'static str, &'static str, &'static str);
+
+/// A string visitor that reads its value with `P`.
+struct FormVisitor<P>(P, &'static Wording);
+
+impl<T, P: FnOnce(&str) -> Option<T>> Visitor<'_> for FormVisitor<P> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.1.0)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        let FormVisitor(parse, wording) = self;
+        parse(v).ok_or_else(|| {
+            E::custom(format_args!(
+                "invalid {} \"{}\", expected {}",
+                wording.1,
+                Echo(v),
+                wording.2
+            ))
+        })
+    }
+}
+
 /// `time::Date` as `YYYY-MM-DD`.
 pub(crate) struct DateCodec;
 
@@ -130,26 +157,8 @@ impl Codec for DateCodec {
     }
 
     fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
-        d.deserialize_str(DateVisitor)
-    }
-}
-
-struct DateVisitor;
-
-impl Visitor<'_> for DateVisitor {
-    type Value = Date;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a date string like \"2026-05-05\"")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Date, E> {
-        parse_date(v).ok_or_else(|| {
-            E::custom(format_args!(
-                "invalid date \"{}\", expected YYYY-MM-DD",
-                Echo(v)
-            ))
-        })
+        let wording = &Wording("a date string like \"2026-05-05\"", "date", "YYYY-MM-DD");
+        d.deserialize_str(FormVisitor(parse_date, wording))
     }
 }
 
@@ -165,26 +174,12 @@ impl Codec for InstantCodec {
     }
 
     fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        d.deserialize_str(InstantVisitor)
-    }
-}
-
-struct InstantVisitor;
-
-impl Visitor<'_> for InstantVisitor {
-    type Value = OffsetDateTime;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an RFC 3339 date-time string like \"2026-05-05T14:30:00Z\"")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<OffsetDateTime, E> {
-        parse_instant(v).ok_or_else(|| {
-            E::custom(format_args!(
-                "invalid date-time \"{}\", expected RFC 3339 like 2026-05-05T14:30:00Z",
-                Echo(v)
-            ))
-        })
+        let wording = &Wording(
+            "an RFC 3339 date-time string like \"2026-05-05T14:30:00Z\"",
+            "date-time",
+            "RFC 3339 like 2026-05-05T14:30:00Z",
+        );
+        d.deserialize_str(FormVisitor(parse_instant, wording))
     }
 }
 

@@ -51,20 +51,23 @@ where
     })
 }
 
-/// What an [`EnvelopeVisitor`] makes of the parts it read, or which
+/// The parts of an envelope as read; only the payload is required of
+/// every envelope.
+struct Parts<I, T> {
+    id: Option<I>,
+    time: Option<OffsetDateTime>,
+    version: Option<String>,
+    payload: T,
+}
+
+/// What an [`EnvelopeVisitor`] makes of the [`Parts`] it read, or which
 /// required key is missing. The error type is the visitor's own, so the
 /// result is written once, where the visitor returns it, not converted
 /// from another `Result` (which would copy a large payload once more).
 trait Finish<I, T> {
     type Output;
 
-    fn finish<E: de::Error>(
-        self,
-        id: Option<I>,
-        time: Option<OffsetDateTime>,
-        version: Option<String>,
-        payload: T,
-    ) -> Result<Self::Output, E>;
+    fn finish<E: de::Error>(self, parts: Parts<I, T>) -> Result<Self::Output, E>;
 }
 
 /// The whole envelope, identity and time required.
@@ -78,15 +81,9 @@ where
     type Output = R;
 
     #[inline(always)]
-    fn finish<E: de::Error>(
-        self,
-        id: Option<I>,
-        time: Option<OffsetDateTime>,
-        version: Option<String>,
-        payload: T,
-    ) -> Result<R, E> {
-        match (id, time) {
-            (Some(id), Some(time)) => Ok((self.0)(id, time, version, payload)),
+    fn finish<E: de::Error>(self, parts: Parts<I, T>) -> Result<R, E> {
+        match (parts.id, parts.time) {
+            (Some(id), Some(time)) => Ok((self.0)(id, time, parts.version, parts.payload)),
             (None, _) => Err(E::missing_field(T::ID_KEY)),
             (_, None) => Err(E::missing_field(T::TIME_KEY)),
         }
@@ -100,14 +97,8 @@ impl<I, T> Finish<I, T> for PayloadOnly {
     type Output = T;
 
     #[inline(always)]
-    fn finish<E: de::Error>(
-        self,
-        _: Option<I>,
-        _: Option<OffsetDateTime>,
-        _: Option<String>,
-        payload: T,
-    ) -> Result<T, E> {
-        Ok(payload)
+    fn finish<E: de::Error>(self, parts: Parts<I, T>) -> Result<T, E> {
+        Ok(parts.payload)
     }
 }
 
@@ -333,7 +324,12 @@ where
         let Some(payload) = payload else {
             return Err(de::Error::missing_field(T::PAYLOAD_KEY));
         };
-        self.finish.finish(id, time, version, payload)
+        self.finish.finish(Parts {
+            id,
+            time,
+            version,
+            payload,
+        })
     }
 }
 

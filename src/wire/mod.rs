@@ -9,6 +9,7 @@ mod macros;
 mod datetime;
 pub(crate) mod drift;
 pub(crate) mod envelope;
+mod forward;
 mod id;
 mod json;
 mod path;
@@ -323,6 +324,20 @@ pub(crate) trait Decode: DeserializeOwned {
 /// gives up, and only then, as [`Decode::decode_slowly`] says.
 #[inline]
 pub(crate) fn decode<T: Decode>(body: &[u8]) -> Result<T, PayloadError> {
+    read(body)
+}
+
+/// [`decode`], with the error as the crate's [`Error`].
+#[inline]
+pub(crate) fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
+    read(body)
+}
+
+/// [`decode`] for the caller's error type: the fast reader's value goes
+/// straight into the `Result` the caller returns, not through another
+/// `Result` first (each step would copy it).
+#[inline(always)]
+fn read<T: Decode, E: From<PayloadError>>(body: &[u8]) -> Result<T, E> {
     match json::from_slice(body) {
         Ok(value) => Ok(value),
         Err(_) => slowly(body),
@@ -336,29 +351,11 @@ pub(crate) fn decode_fast<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
     json::from_slice(body).ok()
 }
 
-/// The slow half of [`decode`], kept out of its inlined fast path.
+/// The slow half of [`read`], kept out of its inlined fast path.
 #[cold]
 #[inline(never)]
-fn slowly<T: Decode>(body: &[u8]) -> Result<T, PayloadError> {
-    T::decode_slowly(body)
-}
-
-/// [`decode`], with the error as the crate's [`Error`]: the fast reader's
-/// value goes straight into the `Result` the caller returns, not through
-/// [`decode`]'s `Result` first (each step would copy it).
-#[inline]
-pub(crate) fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
-    match json::from_slice(body) {
-        Ok(value) => Ok(value),
-        Err(_) => slowly_body(body),
-    }
-}
-
-/// The slow half of [`decode_body`].
-#[cold]
-#[inline(never)]
-fn slowly_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
-    T::decode_slowly(body).map_err(Error::Payload)
+fn slowly<T: Decode, E: From<PayloadError>>(body: &[u8]) -> Result<T, E> {
+    T::decode_slowly(body).map_err(E::from)
 }
 
 /// Why the fast reader gives up on `body` as a `T`, where and with what

@@ -1,30 +1,32 @@
-//! A `serde_json` deserializer wrapper for the bodies the fast reader
-//! (`json.rs`) gives up on.
+//! Where a reader is in a body, as a path (`data.exceedances[0].result_value`),
+//! and the `serde_json` read for the bodies the fast reader (`json.rs`)
+//! gives up on.
 //!
-//! - Same answers as `serde_json`: every call is forwarded as made, so a
-//!   body this wrapper accepts is one `serde_json::from_slice` accepts, with
-//!   the same value. Field names in particular go through
+//! - Same answers as `serde_json`: [`from_slice`] reads through the
+//!   forwarding wrapper (`forward.rs`) with a hook that notices nothing, so
+//!   a body it accepts is one `serde_json::from_slice` accepts, with the
+//!   same value. Field names in particular go through
 //!   `deserialize_identifier`, which checks them as strictly as any string
 //!   (no raw control characters, no lone surrogate escapes, valid UTF-8).
-//! - Error paths: with a [`Track`] observer the wrapper keeps the stack of
-//!   keys and indexes it is inside. When an error happens the stack is left
-//!   as it was, and that is the path (`data.exceedances[0].result_value`).
-//!   Only the error path pays for this: the body is read again with it.
+//! - Error paths: [`error_path`] reads the body again with a [`Stack`] as
+//!   the hook, which keeps the keys and indexes the read is inside. An
+//!   error leaves the stack as it was, and that is the path. Only the error
+//!   path pays for this.
+//! - The drift walk keeps its paths on a [`Stack`] too.
 
 use std::cell::RefCell;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
-use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
+use serde::de;
+
+use super::forward::{Forward, Hook, Quiet};
+use crate::text::sanitize;
 
 /// Deserialize a `T` from all of `body` (trailing white space allowed), as
 /// `serde_json::from_slice` does.
 pub(crate) fn from_slice<T: de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = T::deserialize(Tracked {
-        inner: &mut de,
-        track: NoTrack,
-        key: false,
-    })?;
+    let value = T::deserialize(Forward::new(&mut de, Quiet))?;
     de.end()?;
     Ok(value)
 }
@@ -32,363 +34,124 @@ pub(crate) fn from_slice<T: de::DeserializeOwned>(body: &[u8]) -> serde_json::Re
 /// Deserialize a `T` from `body` again and return the path at which it
 /// fails, if it does and the failure is below the top level.
 pub(crate) fn error_path<T: de::DeserializeOwned>(body: &[u8]) -> Option<String> {
-    let track = Track::default();
+    let stack = Stack::default();
     let mut de = serde_json::Deserializer::from_slice(body);
-    let failed = T::deserialize(Tracked {
-        inner: &mut de,
-        track: &track,
-        key: false,
-    })
-    .and_then(|_| de.end())
-    .is_err();
-    let stack = track.stack.into_inner();
-    if !failed || stack.is_empty() {
-        return None;
+    let failed = T::deserialize(Forward::new(&mut de, &stack))
+        .and_then(|_| de.end())
+        .is_err();
+    (failed && !stack.is_empty()).then(|| stack.path())
+}
+
+/// Longest key in a path, in bytes once escaped; keys are the sender's.
+const MAX_KEY: usize = 64;
+
+/// Longest path, in bytes once escaped, as `PayloadError::path` keeps one.
+const MAX_PATH: usize = 256;
+
+/// One step of a path.
+#[derive(Clone)]
+pub(crate) enum Segment {
+    /// A member's key, as sent: [`path`] escapes and cuts it.
+    Key(String),
+    /// An element's index.
+    Index(usize),
+}
+
+impl Segment {
+    /// The member `key`.
+    pub(crate) fn key(key: &str) -> Self {
+        Segment::Key(key.to_owned())
     }
+}
+
+/// The path of `segments`: each key escaped and cut to [`MAX_KEY`], the
+/// whole to [`MAX_PATH`].
+pub(crate) fn path(segments: &[Segment]) -> String {
     let mut path = String::new();
-    for segment in stack {
+    for segment in segments {
         match segment {
             Segment::Key(key) => {
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(&key);
+                path.push_str(&sanitize(key, MAX_KEY));
             }
             Segment::Index(i) => {
                 let _ = write!(path, "[{i}]");
             }
         }
     }
-    Some(path)
+    sanitize(&path, MAX_PATH)
 }
 
-/// Longest key echoed in a path, in bytes once escaped; keys are the
-/// sender's.
-const MAX_KEY: usize = 64;
-
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// What the wrapper tells as it walks. Both implementations are `Copy`
-/// handles; [`NoTrack`] compiles to nothing.
-trait Observer: Copy {
-    fn set_key(self, key: &[u8]);
-    fn enter_key(self);
-    fn enter_index(self, index: usize);
-    fn leave(self);
-}
-
-/// The fast path's observer: notices nothing.
-#[derive(Clone, Copy)]
-struct NoTrack;
-
-impl Observer for NoTrack {
-    #[inline(always)]
-    fn set_key(self, _: &[u8]) {}
-    #[inline(always)]
-    fn enter_key(self) {}
-    #[inline(always)]
-    fn enter_index(self, _: usize) {}
-    #[inline(always)]
-    fn leave(self) {}
-}
-
-/// The error path's observer: keeps the stack of keys and indexes.
+/// The keys and indexes a read is inside, as a [`Hook`] keeps them: a
+/// key's text is kept until its value is read, and a value or element is
+/// on the stack while it is read. An error leaves the stack as it was
+/// where it happened.
 #[derive(Default)]
-struct Track {
-    stack: RefCell<Vec<Segment>>,
+pub(crate) struct Stack {
+    segments: RefCell<Vec<Segment>>,
     key: RefCell<Option<String>>,
 }
 
-impl Observer for &Track {
-    fn set_key(self, key: &[u8]) {
-        let key = String::from_utf8_lossy(key);
-        *self.key.borrow_mut() = Some(crate::text::sanitize(&key, MAX_KEY));
+impl Stack {
+    /// Start again below `prefix`.
+    pub(crate) fn reset(&self, prefix: Vec<Segment>) {
+        *self.segments.borrow_mut() = prefix;
+        *self.key.borrow_mut() = None;
     }
 
-    fn enter_key(self) {
+    /// Whether the read is at the top level.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.segments.borrow().is_empty()
+    }
+
+    /// The path of where the read is.
+    pub(crate) fn path(&self) -> String {
+        path(&self.segments.borrow())
+    }
+
+    /// The path of `below`, under where the read is.
+    pub(crate) fn path_to(&self, below: Segment) -> String {
+        let mut segments = self.segments.borrow_mut();
+        segments.push(below);
+        let path = path(&segments);
+        segments.pop();
+        path
+    }
+
+    /// Run `read` with `segment` on the stack; it stays there when `read`
+    /// fails.
+    #[inline]
+    pub(crate) fn within<R, E>(
+        &self,
+        segment: Segment,
+        read: impl FnOnce() -> Result<R, E>,
+    ) -> Result<R, E> {
+        self.segments.borrow_mut().push(segment);
+        let result = read();
+        if result.is_ok() {
+            self.segments.borrow_mut().pop();
+        }
+        result
+    }
+}
+
+impl Hook for &Stack {
+    #[inline]
+    fn key(self, key: &str) {
+        *self.key.borrow_mut() = Some(key.to_owned());
+    }
+
+    #[inline]
+    fn value<R, E>(self, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
         let key = self.key.borrow_mut().take().unwrap_or_else(|| "?".into());
-        self.stack.borrow_mut().push(Segment::Key(key));
+        self.within(Segment::Key(key), read)
     }
 
-    fn enter_index(self, index: usize) {
-        self.stack.borrow_mut().push(Segment::Index(index));
-    }
-
-    fn leave(self) {
-        self.stack.borrow_mut().pop();
-    }
-}
-
-/// A deserializer that tells `track` where it is. With `key` set it is
-/// reading a map key, whose text is noted.
-struct Tracked<O, D> {
-    inner: D,
-    track: O,
-    key: bool,
-}
-
-struct TrackedVisitor<O, V> {
-    inner: V,
-    track: O,
-    key: bool,
-}
-
-struct TrackedSeed<O, S> {
-    inner: S,
-    track: O,
-    key: bool,
-}
-
-impl<'de, O: Observer, S: DeserializeSeed<'de>> DeserializeSeed<'de> for TrackedSeed<O, S> {
-    type Value = S::Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.inner.deserialize(Tracked {
-            inner: d,
-            track: self.track,
-            key: self.key,
-        })
-    }
-}
-
-macro_rules! forward_deserialize {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
-        $(
-            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
-                self.inner.$method($($arg,)* TrackedVisitor { inner: visitor, track: self.track, key: self.key })
-            }
-        )*
-    };
-}
-
-impl<'de, O: Observer, D: Deserializer<'de>> Deserializer<'de> for Tracked<O, D> {
-    type Error = D::Error;
-
-    forward_deserialize! {
-        deserialize_any();
-        deserialize_bool();
-        deserialize_i8();
-        deserialize_i16();
-        deserialize_i32();
-        deserialize_i64();
-        deserialize_i128();
-        deserialize_u8();
-        deserialize_u16();
-        deserialize_u32();
-        deserialize_u64();
-        deserialize_u128();
-        deserialize_f32();
-        deserialize_f64();
-        deserialize_char();
-        deserialize_str();
-        deserialize_string();
-        deserialize_bytes();
-        deserialize_byte_buf();
-        deserialize_option();
-        deserialize_unit();
-        deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
-        deserialize_seq();
-        deserialize_tuple(len: usize);
-        deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_map();
-        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-        deserialize_identifier();
-        deserialize_ignored_any();
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.inner.is_human_readable()
-    }
-}
-
-macro_rules! forward_visit {
-    ($($method:ident($ty:ty);)*) => {
-        $(
-            fn $method<E: de::Error>(self, v: $ty) -> Result<V::Value, E> {
-                self.inner.$method(v)
-            }
-        )*
-    };
-}
-
-impl<'de, O: Observer, V: Visitor<'de>> Visitor<'de> for TrackedVisitor<O, V> {
-    type Value = V::Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.expecting(f)
-    }
-
-    forward_visit! {
-        visit_bool(bool);
-        visit_i8(i8);
-        visit_i16(i16);
-        visit_i32(i32);
-        visit_i64(i64);
-        visit_i128(i128);
-        visit_u8(u8);
-        visit_u16(u16);
-        visit_u32(u32);
-        visit_u64(u64);
-        visit_u128(u128);
-        visit_f32(f32);
-        visit_f64(f64);
-        visit_char(char);
-    }
-
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        if self.key {
-            self.track.set_key(v);
-        }
-        self.inner.visit_bytes(v)
-    }
-
-    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<V::Value, E> {
-        if self.key {
-            self.track.set_key(v);
-        }
-        self.inner.visit_borrowed_bytes(v)
-    }
-
-    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        if self.key {
-            self.track.set_key(&v);
-        }
-        self.inner.visit_byte_buf(v)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
-        if self.key {
-            self.track.set_key(v.as_bytes());
-        }
-        self.inner.visit_str(v)
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
-        if self.key {
-            self.track.set_key(v.as_bytes());
-        }
-        self.inner.visit_borrowed_str(v)
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
-        if self.key {
-            self.track.set_key(v.as_bytes());
-        }
-        self.inner.visit_string(v)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_none()
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_unit()
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_some(Tracked {
-            inner: d,
-            track: self.track,
-            key: self.key,
-        })
-    }
-
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_newtype_struct(Tracked {
-            inner: d,
-            track: self.track,
-            key: self.key,
-        })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_seq(TrackedSeq {
-            inner: seq,
-            track: self.track,
-            index: 0,
-        })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_map(TrackedMap {
-            inner: map,
-            track: self.track,
-        })
-    }
-
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        // No payload of this crate is an externally tagged enum; the path
-        // simply stops here.
-        self.inner.visit_enum(data)
-    }
-}
-
-struct TrackedSeq<O, A> {
-    inner: A,
-    track: O,
-    index: usize,
-}
-
-impl<'de, O: Observer, A: SeqAccess<'de>> SeqAccess<'de> for TrackedSeq<O, A> {
-    type Error = A::Error;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, A::Error> {
-        self.track.enter_index(self.index);
-        let value = self.inner.next_element_seed(TrackedSeed {
-            inner: seed,
-            track: self.track,
-            key: false,
-        })?;
-        self.track.leave();
-        self.index += 1;
-        Ok(value)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
-    }
-}
-
-struct TrackedMap<O, A> {
-    inner: A,
-    track: O,
-}
-
-impl<'de, O: Observer, A: MapAccess<'de>> MapAccess<'de> for TrackedMap<O, A> {
-    type Error = A::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, A::Error> {
-        self.inner.next_key_seed(TrackedSeed {
-            inner: seed,
-            track: self.track,
-            key: true,
-        })
-    }
-
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.track.enter_key();
-        let value = self.inner.next_value_seed(TrackedSeed {
-            inner: seed,
-            track: self.track,
-            key: false,
-        })?;
-        self.track.leave();
-        Ok(value)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
+    #[inline]
+    fn element<R, E>(self, index: usize, read: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
+        self.within(Segment::Index(index), read)
     }
 }
 

@@ -1,19 +1,19 @@
-//! The `send` example against the `axum_receiver` example, over real HTTP:
-//! the receiver processes what was sent, and the sender prints each
-//! attempt and stops at the first `2xx`.
+//! `examples/send.rs`, run as a process against the receiver over real
+//! HTTP: the receiver processes what was sent, and the sender prints each
+//! attempt, stops at the first `2xx` (exit 0), or gives up (exit 1).
 #![cfg(all(feature = "testing", feature = "axum"))]
 
-use crate::receiver;
-#[path = "../../examples/send.rs"]
-mod sender;
+use crate::{common, receiver};
 
 use std::net::Ipv4Addr;
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use receiver::{Delivery, Receiver, router};
-use sender::{Vendor, options};
 use utility_webhooks::idempotency::MemoryStore;
 use utility_webhooks::{smartcomply, smarterwx};
 
@@ -48,35 +48,61 @@ async fn start(failures: usize, delay: Duration) -> Server {
         })
     })
     .on_delivery(move |delivery: Delivery| sink.lock().unwrap().push(delivery.to_string()));
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(receiver)).await.unwrap() });
     Server {
-        base: format!("http://{address}"),
+        base: serve(router(receiver)).await,
         log,
     }
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+/// `router` on a loopback port; its base URL.
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{address}")
 }
 
-/// Run `send` with `list` as its command line; its result and output.
-async fn run(list: &[&str], secret: &str) -> (Result<u16, String>, String) {
-    let options = options(&args(list)).unwrap();
-    let mut out = Vec::new();
-    let result = sender::send(&options, secret, &mut out).await;
-    (result, String::from_utf8(out).unwrap())
+/// What a run of the example did.
+struct Run {
+    /// It exited 0.
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run the example with `args`, with `secret` as both vendors' secret,
+/// while this test's servers go on answering.
+async fn run(args: &[&str], secret: &str) -> Run {
+    let mut command = Command::new(common::example::binary("send", "testing"));
+    command
+        .args(args)
+        .env("SMARTCOMPLY_WEBHOOK_SECRET", secret)
+        .env("SMARTERWX_WEBHOOK_SECRET", secret);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        success: output.status.success(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    listener.local_addr().unwrap().port()
 }
 
 #[tokio::test]
 async fn a_smartcomply_sample_is_processed_at_the_first_attempt() {
     let server = start(0, Duration::ZERO).await;
     let url = format!("{}/webhooks/smartcomply", server.base);
-    let (result, out) = run(&[&url, "test.failed"], SMARTCOMPLY_SECRET).await;
-    assert_eq!(result, Ok(204), "{out}");
+    let run = run(&[&url, "test.failed"], SMARTCOMPLY_SECRET).await;
+    let out = &run.stdout;
+    assert!(run.success, "{out}{}", run.stderr);
     let lines: Vec<&str> = out.lines().collect();
     assert!(
         lines[0].starts_with("sending test.failed (smartcomply, "),
@@ -97,8 +123,9 @@ async fn a_smartcomply_sample_is_processed_at_the_first_attempt() {
 async fn a_smarterwx_sample_is_processed() {
     let server = start(0, Duration::ZERO).await;
     let url = format!("{}/webhooks/smarterwx", server.base);
-    let (result, out) = run(&[&url, "referral:create"], SMARTERWX_SECRET).await;
-    assert_eq!(result, Ok(204), "{out}");
+    let run = run(&[&url, "referral:create"], SMARTERWX_SECRET).await;
+    let out = &run.stdout;
+    assert!(run.success, "{out}{}", run.stderr);
     assert!(out.contains("(smarterwx, "), "{out}");
     assert!(out.contains("attempt 1: 204 No Content"), "{out}");
     assert_eq!(
@@ -111,12 +138,13 @@ async fn a_smarterwx_sample_is_processed() {
 async fn smartcomply_retries_until_the_work_succeeds() {
     let server = start(2, Duration::ZERO).await;
     let url = format!("{}/webhooks/smartcomply", server.base);
-    let (result, out) = run(
+    let run = run(
         &["--backoff-ms", "10", &url, "assembly.due_soon"],
         SMARTCOMPLY_SECRET,
     )
     .await;
-    assert_eq!(result, Ok(204), "{out}");
+    let out = &run.stdout;
+    assert!(run.success, "{out}{}", run.stderr);
     let attempts: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(attempts.len(), 3, "{out}");
     assert!(
@@ -145,12 +173,18 @@ async fn smartcomply_retries_until_the_work_succeeds() {
 async fn a_wrong_secret_gives_up_after_the_attempts() {
     let server = start(0, Duration::ZERO).await;
     let url = format!("{}/webhooks/smartcomply", server.base);
-    let (result, out) = run(
+    let run = run(
         &["--attempts", "2", "--backoff-ms", "1", &url, "webhook.test"],
         "whsec_wrong",
     )
     .await;
-    assert!(result.unwrap_err().contains("no 2xx after 2 attempt(s)"));
+    let out = &run.stdout;
+    assert!(!run.success, "{out}");
+    assert!(
+        run.stderr.starts_with("send: no 2xx after 2 attempt(s)"),
+        "{}",
+        run.stderr
+    );
     assert!(out.contains("attempt 1: 401 Unauthorized"), "{out}");
     assert!(out.contains("attempt 2: 401 Unauthorized"), "{out}");
     assert!(!out.contains("attempt 3"), "{out}");
@@ -158,40 +192,41 @@ async fn a_wrong_secret_gives_up_after_the_attempts() {
 }
 
 #[tokio::test]
-async fn a_file_is_sent_byte_for_byte() {
-    let server = start(0, Duration::ZERO).await;
-    for (name, vendor, id) in [
-        (
-            "smartcomply/iu.exceedance_detected.json",
-            "smartcomply",
-            "evt_f0e1d2c3b4a59687",
-        ),
-        (
-            "smarterwx/batch.json",
-            "smarterwx",
-            "9e2d4b61-0c3a-4f7e-8b15-a6c9d8e7f402",
-        ),
+async fn a_file_is_sent_byte_for_byte_and_signed_as_its_vendor_signs() {
+    // A server that keeps what it received.
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&received);
+    let keep = move |headers: HeaderMap, body: Bytes| async move {
+        sink.lock().unwrap().push((headers, body));
+        axum::http::StatusCode::NO_CONTENT
+    };
+    let base = serve(axum::Router::new().route("/", axum::routing::post(keep))).await;
+    for name in [
+        "smartcomply/iu.exceedance_detected.json",
+        "smarterwx/batch.json",
     ] {
-        let file = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        let url = format!("{}/webhooks/{vendor}", server.base);
-        let options = options(&args(&[&url, &file])).unwrap();
-        assert_eq!(options.body, std::fs::read(&file).unwrap());
-        let secret = match options.vendor {
-            Vendor::SmartComply => SMARTCOMPLY_SECRET,
-            Vendor::SmarterWx => SMARTERWX_SECRET,
-        };
-        assert!(name.starts_with(vendor));
-        let (result, out) = run(&[&url, &file], secret).await;
-        assert_eq!(result, Ok(204), "{out}");
-        assert!(
-            server
-                .log
-                .lock()
+        let file = common::fixtures_dir().join(name);
+        let run = run(&[&base, file.to_str().unwrap()], "whsec_file").await;
+        assert!(run.success, "{}{}", run.stdout, run.stderr);
+        let (headers, body) = received.lock().unwrap().pop().unwrap();
+        assert_eq!(body, common::fixture(name), "{name}");
+        // The vendor is told from the body: its header is the one sent.
+        let smartcomply = headers.get(smartcomply::SIGNATURE_HEADER);
+        let smarterwx = headers.get(smarterwx::SIGNATURE_HEADER);
+        if name.starts_with("smartcomply") {
+            assert!(smarterwx.is_none());
+            smartcomply::Verifier::new("whsec_file")
                 .unwrap()
-                .contains(&format!("processed {id}")),
-            "{:?}",
-            server.log
-        );
+                .verify(smartcomply.unwrap().as_bytes(), &body)
+                .unwrap();
+        } else {
+            assert!(smartcomply.is_none());
+            smarterwx::Verifier::new("whsec_file")
+                .unwrap()
+                .verify(smarterwx.unwrap().as_bytes(), &body)
+                .unwrap();
+        }
+        assert_eq!(headers["content-type"], "application/json");
     }
 }
 
@@ -201,7 +236,7 @@ async fn smarterwx_stops_waiting_and_sends_again() {
     // answer in time; the resends find it in progress (409), then done.
     let server = start(0, Duration::from_millis(600)).await;
     let url = format!("{}/webhooks/smarterwx", server.base);
-    let (result, out) = run(
+    let run = run(
         &[
             "--timeout-ms",
             "200",
@@ -215,7 +250,8 @@ async fn smarterwx_stops_waiting_and_sends_again() {
         SMARTERWX_SECRET,
     )
     .await;
-    assert_eq!(result, Ok(204), "{out}");
+    let out = &run.stdout;
+    assert!(run.success, "{out}{}", run.stderr);
     assert!(out.contains("attempt 1: no answer within "), "{out}");
     assert!(
         out.lines().last().unwrap().contains(": 204 No Content"),
@@ -226,6 +262,37 @@ async fn smarterwx_stops_waiting_and_sends_again() {
         log.contains(&"processed 3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93".to_string()),
         "{log:?}"
     );
+}
+
+#[tokio::test]
+async fn smarterwx_waits_three_seconds_by_default() {
+    // A server that takes the request and never answers.
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            held.push(listener.accept().await.unwrap());
+        }
+    });
+    let run = run(
+        &["--attempts", "1", &url, "referral:create"],
+        SMARTERWX_SECRET,
+    )
+    .await;
+    silent.abort();
+    assert!(!run.success);
+    let waited: u64 = run
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("attempt 1: no answer within "))
+        .and_then(|rest| rest.strip_suffix(" ms"))
+        .unwrap_or_else(|| panic!("{}", run.stdout))
+        .parse()
+        .unwrap();
+    assert!((3000..4000).contains(&waited), "{}", run.stdout);
 }
 
 #[test]
@@ -262,8 +329,8 @@ fn the_receiver_logs_each_drift_path_once() {
     assert!(receiver::new_drift("smarterwx", b"not json").is_empty());
 }
 
-#[test]
-fn the_command_line_is_read_strictly() {
+#[tokio::test]
+async fn the_command_line_is_read_strictly() {
     for bad in [
         vec![],
         vec!["http://x"],
@@ -272,15 +339,36 @@ fn the_command_line_is_read_strictly() {
         vec!["http://x", "test.failed", "extra"],
         vec!["http://x", "missing-file.json"],
     ] {
-        assert!(options(&args(&bad)).is_err(), "{bad:?}");
+        let run = run(&bad, "whsec_x").await;
+        assert!(!run.success, "{bad:?}");
+        assert!(run.stdout.is_empty(), "{bad:?}: {}", run.stdout);
+        assert!(run.stderr.starts_with("send: "), "{bad:?}: {}", run.stderr);
     }
-    let o = options(&args(&["http://x", "referral:update"])).unwrap();
-    assert_eq!(o.vendor, Vendor::SmarterWx);
-    assert_eq!(o.timeout, Duration::from_secs(3));
-    assert_eq!(o.attempts, 5);
-    let o = options(&args(&["--attempts", "2", "http://x", "permit.expiring"])).unwrap();
-    assert_eq!(o.vendor, Vendor::SmartComply);
-    assert_eq!(o.attempts, 2);
-    let event = smartcomply::parse(&o.body).unwrap();
-    assert_eq!(event.event_type(), "permit.expiring");
+    // Nothing listens: each attempt fails at once. The vendor comes from
+    // the type's name (or `--vendor`), `--attempts` bounds the attempts.
+    let url = format!("http://127.0.0.1:{}/", closed_port());
+    for (vendor_flag, what, vendor) in [
+        (None, "permit.expiring", "smartcomply"),
+        (None, "referral:update", "smarterwx"),
+        (Some("smarterwx"), "test.failed", "smarterwx"),
+    ] {
+        let mut args = vec!["--attempts", "2", "--backoff-ms", "1"];
+        args.extend(vendor_flag.map(|v| ["--vendor", v]).into_iter().flatten());
+        args.extend([url.as_str(), what]);
+        let run = run(&args, "whsec_x").await;
+        assert!(!run.success);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert!(
+            lines[0].starts_with(&format!("sending {what} ({vendor}, ")),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(lines.len(), 3, "{}", run.stdout);
+        assert!(lines[2].starts_with("attempt 2: "), "{}", run.stdout);
+        assert!(
+            run.stderr.starts_with("send: no 2xx after 2 attempt(s)"),
+            "{}",
+            run.stderr
+        );
+    }
 }

@@ -1,4 +1,4 @@
-//! One contract, every store: the checks of `tests/common/contract.rs`
+//! One contract, every store: the checks of `tests/it/common/contract.rs`
 //! against `MemoryStore`, `RedisStore` (feature `redis`, a real
 //! `redis-server`) and `PostgresStore` (feature `postgres`, a real
 //! PostgreSQL).

@@ -3,6 +3,7 @@
 #![cfg(feature = "testing")]
 
 use time::macros::datetime;
+use time::{OffsetDateTime, UtcOffset};
 use utility_webhooks::smartcomply::{self, EventData, EventType};
 use utility_webhooks::smarterwx::{self, Message};
 
@@ -249,4 +250,40 @@ async fn a_delivery_as_a_request_reaches_an_axum_handler() {
     broken.header = "sha256=\n".into();
     assert!(broken.clone().into_request("/swx").is_err());
     assert!(broken.into_request("not a uri").is_err());
+}
+
+/// The message `deliver` panics with.
+fn panic_message(deliver: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let payload = std::panic::catch_unwind(deliver).expect_err("deliver did not panic");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_event_that_json_cannot_carry_is_no_delivery() {
+    let mut event = smartcomply::testing::sample(EventType::TestFailed);
+    event.created_at = event.created_at.replace_year(-1).unwrap();
+    let message = panic_message(|| {
+        smartcomply::testing::deliver(&event, SC_SECRET, OffsetDateTime::now_utc());
+    });
+    assert!(
+        message.starts_with("the test kit cannot write this delivery as JSON: "),
+        "{message}"
+    );
+    assert!(message.contains("year"), "{message}");
+
+    let mut notification = smarterwx::testing::sample(smarterwx::EventType::ReferralCreate);
+    notification.timestamp = notification
+        .timestamp
+        .to_offset(UtcOffset::from_hms(1, 0, 30).unwrap());
+    let message = panic_message(|| {
+        smarterwx::testing::deliver(&[notification], SWX_SECRET);
+    });
+    assert!(
+        message.starts_with("the test kit cannot write this delivery as JSON: "),
+        "{message}"
+    );
+    assert!(message.contains("offset"), "{message}");
 }

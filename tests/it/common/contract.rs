@@ -3,7 +3,7 @@
 //! `PostgresStore`).
 //!
 //! Included with `#[path]` by the tests that run it (it needs Tokio, which
-//! not every package that includes `tests/common` has).
+//! not every package that includes `tests/it/common` has).
 //!
 //! Each check takes a store and uses keys of its own (under `prefix`), so
 //! that all of them can share one store. Waits are for leases to run out,

@@ -13,7 +13,7 @@
 //! password [`PASSWORD`]. It is stopped, and its folder removed, on drop.
 //!
 //! The benchmarks include this file with `#[path]`, so it depends on
-//! nothing else in `tests/common`.
+//! nothing else in `tests/it/common`.
 #![allow(dead_code)]
 
 use std::io::Write;

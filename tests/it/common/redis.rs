@@ -6,7 +6,7 @@
 //! stderr and a test that returns early.
 //!
 //! The benchmarks include this file with `#[path]`, so it depends on
-//! nothing else in `tests/common`.
+//! nothing else in `tests/it/common`.
 #![allow(dead_code)]
 
 use std::io::Write;
