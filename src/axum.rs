@@ -119,9 +119,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// What a delivery can be read as through [`Verified`]: sealed. Each
 /// type listed on [`Verified`] implements it.
-pub trait Verifiable: Sized + sealed::Sealed {
+pub trait Verifiable: Sized + Send + 'static + sealed::Sealed {
     /// The verifier that checks it.
-    type Verifier: Send + Sync;
+    type Verifier: Clone + Send + Sync + 'static;
 
     /// Refuse a missing or malformed signature header, before the body
     /// is read.
@@ -233,9 +233,50 @@ where
         let (mut parts, body) = request.into_parts();
         let limit = body_limit(std::mem::take(&mut parts.extensions));
         let body = read_body(body, limit).await?;
-        T::verify(&verifier, &parts.headers, body)
-            .map(Verified)
-            .map_err(Rejection::Invalid)
+        let large = body.len() > READ_APART_ABOVE;
+        let headers = parts.headers;
+        let verify = move || T::verify(&verifier, &headers, body);
+        let read = match tokio::runtime::Handle::try_current() {
+            // `None`: the runtime is shutting down, and nothing is answered.
+            Ok(runtime) if large => on_blocking_thread(&runtime, verify)
+                .await
+                .ok_or(Rejection::BodyNotRead)?,
+            _ => verify(),
+        };
+        read.map(Verified).map_err(Rejection::Invalid)
+    }
+}
+
+/// The body's size above which [`Verified`] verifies and reads it on
+/// Tokio's blocking threads rather than the runtime's own: 64 KiB.
+///
+/// Reading a signed megabyte of deeply nested JSON, or a batch of
+/// thousands of notifications that each fail to read, takes tens of
+/// milliseconds; on a runtime thread, every other request on that thread
+/// waits that long. Real deliveries are a few kilobytes and stay on the
+/// runtime thread, where they cost no hand-over.
+pub const READ_APART_ABOVE: usize = 64 * 1024;
+
+/// `verify` on one of `runtime`'s blocking threads, inside the caller's
+/// span (and, with `tracing`, its subscriber); a panic goes on in the
+/// caller, as it would have inline. `None` when the runtime shut down
+/// before it ran.
+async fn on_blocking_thread<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    verify: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    #[cfg(feature = "tracing")]
+    let verify = {
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let span = tracing::Span::current();
+        move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(verify))
+    };
+    match runtime.spawn_blocking(verify).await {
+        Ok(read) => Some(read),
+        Err(join) => match join.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        },
     }
 }
 

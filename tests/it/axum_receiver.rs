@@ -883,7 +883,10 @@ async fn a_mixed_batch_processes_the_fresh_parks_the_unreadable_and_drops_the_st
     // thread: the same answers.
     let padded = notification_at("u-2", now()).replacen(
         r#""note":"x""#,
-        &format!(r#""note":"{}""#, "x".repeat(receiver::READ_APART_ABOVE)),
+        &format!(
+            r#""note":"{}""#,
+            "x".repeat(utility_webhooks::axum::READ_APART_ABOVE)
+        ),
         1,
     );
     for last in [notification_at("u-2", now()), padded] {

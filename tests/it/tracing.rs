@@ -469,3 +469,69 @@ fn a_refusal_before_the_body_and_a_store_error_answered_are_traced() {
     );
     assert!(has(&["webhook.store_error", "webhook_claims"]), "{text}");
 }
+
+/// A body past `READ_APART_ABOVE` is verified and read by `Verified` on
+/// one of Tokio's blocking threads, not on the thread that serves the
+/// runtime's other requests, and its span still reaches the request's
+/// subscriber; a small body is read where the request runs.
+#[cfg(feature = "axum")]
+#[test]
+fn a_large_body_is_read_on_a_blocking_thread_in_the_request_s_subscriber() {
+    use axum::{Router, routing::post};
+    use tower::ServiceExt as _;
+    use utility_webhooks::axum::{READ_APART_ABOVE, Verified};
+
+    let out = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(out.clone())
+        .with_ansi(false)
+        .with_thread_names(true)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .finish();
+    let small = common::small_batch("u-small", 2);
+    let large = common::small_batch("u-large", 2_000);
+    assert!(small.len() <= READ_APART_ABOVE && large.len() > READ_APART_ABOVE);
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .thread_name("blocking-reader")
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let hook = |Verified(batch): Verified<Vec<smarterwx::Item>>| async move {
+                batch.len().to_string()
+            };
+            let router = Router::new()
+                .route("/", post(hook))
+                .with_state(smarterwx::Verifier::new(SMARTERWX_SECRET).unwrap());
+            for (body, count) in [(&small, "2"), (&large, "2000")] {
+                let request = axum::http::Request::post("/")
+                    .header(
+                        smarterwx::SIGNATURE_HEADER,
+                        smarterwx::sign(SMARTERWX_SECRET, body),
+                    )
+                    .body(axum::body::Body::from(body.clone()))
+                    .unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                assert_eq!(response.status(), 200);
+                let read = axum::body::to_bytes(response.into_body(), 64)
+                    .await
+                    .unwrap();
+                assert_eq!(read, count);
+            }
+        });
+    });
+    let text = out.text();
+    let closed: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("webhook.verify") && line.contains("close"))
+        .collect();
+    assert_eq!(closed.len(), 2, "{text}");
+    assert!(
+        !closed[0].contains("blocking-reader") && closed[0].contains("body_len="),
+        "{text}"
+    );
+    assert!(
+        closed[1].contains("blocking-reader") && closed[1].contains("notifications=2000"),
+        "{text}"
+    );
+}

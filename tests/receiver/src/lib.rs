@@ -373,19 +373,14 @@ async fn smartcomply_webhook(
     }
 }
 
-/// Bodies larger than this are verified and read on Tokio's blocking
-/// threads, not the runtime's: a signed batch of thousands of notifications
-/// that do not read costs tens of milliseconds to read, and the requests
-/// beside it (a `GET` among them) should not wait for it. Real deliveries
-/// are a few kilobytes, and stay on the runtime.
-pub const READ_APART_ABOVE: usize = 64 * 1024;
-
 async fn smarterwx_webhook(
     State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let large = body.len() > READ_APART_ABOVE;
+    // As `Verified` does: a large body is read on Tokio's blocking threads,
+    // so that the requests beside it (a `GET` among them) do not wait.
+    let large = body.len() > utility_webhooks::axum::READ_APART_ABOVE;
     let read = {
         let (receiver, body) = (Arc::clone(&receiver), body.clone());
         move || receiver.smarterwx.verify_and_parse_each(&headers, &body)
