@@ -50,6 +50,7 @@ use std::fmt;
 
 use axum_core::extract::{FromRef, FromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -67,11 +68,36 @@ use crate::{smartcomply, smarterwx};
 ///   event the model cannot read, to park and acknowledge;
 /// - `Vec<Result<smarterwx::Notification, Unreadable>>`: a SmarterWX batch
 ///   read notification by notification (the way to receive batches);
-/// - `Vec<smarterwx::Notification>`: a SmarterWX batch, all or nothing.
+/// - `Vec<smarterwx::Notification>`: a SmarterWX batch, all or nothing;
+/// - `(T, Bytes)` for any of these `T`: the same, and the body exactly as
+///   received (`Verified((event, body))`), to store byte for byte or to
+///   give to `drift`. The `Bytes` is axum's (`axum::body::Bytes`), and it
+///   costs no copy.
 ///
 /// Its verifier (`smartcomply::Verifier` or `smarterwx::Verifier`) comes
 /// from the router's state through `FromRef` (`#[derive(FromRef)]` on the
 /// state, or the verifier as the state itself).
+///
+/// ```
+/// use axum::body::Bytes;
+/// use utility_webhooks::axum::Verified;
+/// use utility_webhooks::idempotency::Answer;
+/// use utility_webhooks::{Unreadable, smarterwx};
+///
+/// type Batch = Vec<Result<smarterwx::Notification, Unreadable>>;
+///
+/// async fn hook(Verified((batch, body)): Verified<(Batch, Bytes)>) -> Answer {
+///     // `body` is what SmarterWX signed, byte for byte.
+///     if let Ok(drift) = smarterwx::drift(&body) {
+///         print!("{drift}");
+///     }
+///     let _ = batch;
+///     Answer::ACKNOWLEDGE
+/// }
+/// # let _: axum::Router = axum::Router::new()
+/// #     .route("/", axum::routing::post(hook))
+/// #     .with_state(smarterwx::Verifier::new("swx secret").unwrap());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verified<T>(pub T);
 
@@ -91,38 +117,39 @@ impl Default for BodyLimit {
     }
 }
 
-/// What a delivery can be read as through [`Verified`]: sealed.
-pub trait Delivery: Sized + sealed::Sealed {
+/// What a delivery can be read as through [`Verified`]: sealed. Each
+/// type listed on [`Verified`] implements it.
+pub trait Verifiable: Sized + sealed::Sealed {
     /// The verifier that checks it.
     type Verifier: Send + Sync;
 
     /// Verify the delivery and read it.
     #[doc(hidden)]
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: &[u8]) -> Result<Self, Error>;
+    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error>;
 }
 
 mod sealed {
-    /// Only the crate implements [`super::Delivery`].
+    /// Only the crate implements [`super::Verifiable`].
     pub trait Sealed {}
 }
 
 impl sealed::Sealed for smartcomply::Event {}
 
-impl Delivery for smartcomply::Event {
+impl Verifiable for smartcomply::Event {
     type Verifier = smartcomply::Verifier;
 
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: &[u8]) -> Result<Self, Error> {
-        verifier.verify_and_parse(headers, body)
+    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
+        verifier.verify_and_parse(headers, &body)
     }
 }
 
 impl sealed::Sealed for Result<smartcomply::Event, Unreadable> {}
 
-impl Delivery for Result<smartcomply::Event, Unreadable> {
+impl Verifiable for Result<smartcomply::Event, Unreadable> {
     type Verifier = smartcomply::Verifier;
 
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: &[u8]) -> Result<Self, Error> {
-        match verifier.verify_and_parse(headers, body) {
+    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
+        match verifier.verify_and_parse(headers, &body) {
             Ok(event) => Ok(Ok(event)),
             Err(Error::Payload(err)) => match err.unreadable() {
                 Some(unreadable) => Ok(Err(unreadable.clone())),
@@ -135,28 +162,40 @@ impl Delivery for Result<smartcomply::Event, Unreadable> {
 
 impl sealed::Sealed for Vec<Result<smarterwx::Notification, Unreadable>> {}
 
-impl Delivery for Vec<Result<smarterwx::Notification, Unreadable>> {
+impl Verifiable for Vec<Result<smarterwx::Notification, Unreadable>> {
     type Verifier = smarterwx::Verifier;
 
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: &[u8]) -> Result<Self, Error> {
-        verifier.verify_and_parse_each(headers, body)
+    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
+        verifier.verify_and_parse_each(headers, &body)
     }
 }
 
 impl sealed::Sealed for Vec<smarterwx::Notification> {}
 
-impl Delivery for Vec<smarterwx::Notification> {
+impl Verifiable for Vec<smarterwx::Notification> {
     type Verifier = smarterwx::Verifier;
 
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: &[u8]) -> Result<Self, Error> {
-        verifier.verify_and_parse(headers, body)
+    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
+        verifier.verify_and_parse(headers, &body)
+    }
+}
+
+impl<T: Verifiable> sealed::Sealed for (T, Bytes) {}
+
+/// The delivery read as `T`, and its body as received.
+impl<T: Verifiable> Verifiable for (T, Bytes) {
+    type Verifier = T::Verifier;
+
+    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
+        // `Bytes` is reference-counted: the clone copies no byte.
+        T::verify(verifier, headers, body.clone()).map(|read| (read, body))
     }
 }
 
 impl<S, T> FromRequest<S> for Verified<T>
 where
     S: Send + Sync,
-    T: Delivery,
+    T: Verifiable,
     T::Verifier: FromRef<S>,
 {
     type Rejection = Rejection;
@@ -176,7 +215,7 @@ where
             }
             Err(_) => return Err(Rejection::BodyNotRead),
         };
-        T::verify(&verifier, &parts.headers, &body)
+        T::verify(&verifier, &parts.headers, body)
             .map(Verified)
             .map_err(Rejection::Invalid)
     }

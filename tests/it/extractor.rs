@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::FromRef;
 use axum::routing::post;
 use reqwest::StatusCode;
@@ -63,6 +64,29 @@ async fn smarterwx_hook(
     Answer::default()
 }
 
+/// The body as received, beside the event or the unreadable delivery.
+async fn raw_hook(
+    axum::extract::State(seen): axum::extract::State<Arc<Mutex<Vec<String>>>>,
+    Verified((event, body)): Verified<(Result<smartcomply::Event, Unreadable>, Bytes)>,
+) -> Answer {
+    let id = match event {
+        Ok(event) => event.id.to_string(),
+        Err(unreadable) => format!("parked {}", unreadable.id().unwrap_or("?")),
+    };
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    seen.lock().unwrap().push(format!("{id} {body}"));
+    Answer::default()
+}
+
+async fn raw_batch_hook(
+    axum::extract::State(seen): axum::extract::State<Arc<Mutex<Vec<String>>>>,
+    Verified((batch, body)): Verified<(Vec<smarterwx::Notification>, Bytes)>,
+) -> Answer {
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    seen.lock().unwrap().push(format!("{} {body}", batch.len()));
+    Answer::default()
+}
+
 struct Server {
     base: String,
     client: reqwest::Client,
@@ -79,7 +103,9 @@ async fn start(limit: Option<usize>) -> Server {
     let mut app = Router::new()
         .route("/smartcomply", post(smartcomply_hook))
         .route("/parking", post(parking_hook))
-        .route("/smarterwx", post(smarterwx_hook));
+        .route("/smarterwx", post(smarterwx_hook))
+        .route("/raw", post(raw_hook))
+        .route("/raw-batch", post(raw_batch_hook));
     if let Some(limit) = limit {
         app = app.layer(axum::Extension(BodyLimit(limit)));
     }
@@ -268,4 +294,53 @@ async fn unreadable_deliveries_reach_the_handlers_that_take_them() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(server.seen(), ["unreadable #0"]);
+}
+
+#[tokio::test]
+async fn the_body_as_received_comes_beside_what_was_read() {
+    let server = start(None).await;
+    let name = smartcomply::SIGNATURE_HEADER;
+    // White space and member order the model does not keep.
+    let body = br#"{ "type":"test.failed", "id":"evt_raw",  "created_at":"2026-05-05T14:00:00Z","data":{"test_id":"bft_1","assembly_id":"asm_1","tester_id":"tst_1","result":"fail","test_date":"2026-05-05"} }"#.to_vec();
+    let header = signed(&body, OffsetDateTime::now_utc());
+    let (status, text) = server
+        .post("/raw", Some((name, &header)), body.clone())
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let want = format!("evt_raw {}", String::from_utf8(body).unwrap());
+    assert_eq!(server.seen(), [want]);
+
+    let unreadable = br#"{"id":"evt_odd","type":"test.failed","created_at":"2026-05-05T14:00:00Z","data":{"test_id":7}}"#.to_vec();
+    let header = signed(&unreadable, OffsetDateTime::now_utc());
+    let (status, _) = server
+        .post("/raw", Some((name, &header)), unreadable.clone())
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let want = format!("parked evt_odd {}", String::from_utf8(unreadable).unwrap());
+    assert_eq!(server.seen(), [want]);
+
+    // A forged one is refused as without the body.
+    let forged = smartcomply::sign("whsec_forged", OffsetDateTime::now_utc(), b"{}");
+    let (status, text) = server
+        .post("/raw", Some((name, &forged)), b"{}".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        text.starts_with("webhook signature does not match"),
+        "{text}"
+    );
+
+    let batch = common::fixture("smarterwx/batch.json");
+    let header = smarterwx::sign(SMARTERWX_SECRET, &batch);
+    let (status, _) = server
+        .post(
+            "/raw-batch",
+            Some(("X-SWX-Signature", &header)),
+            batch.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let count = smarterwx::parse(&batch).unwrap().len();
+    let want = format!("{count} {}", String::from_utf8(batch).unwrap());
+    assert_eq!(server.seen(), [want]);
 }
