@@ -2,10 +2,12 @@
 //! errors, outcomes and answers as responses.
 //!
 //! A handler takes [`Verified<T>`]; the verifier comes from the router's
-//! state through `FromRef`, and the body is read as bytes under a cap
-//! (1 MiB, or the [`BodyLimit`] the router sets). A delivery that does not
-//! verify never reaches the handler: it is answered with the crate's
-//! [`Error`] as the response.
+//! state through `FromRef`. A request without a readable signature header
+//! is refused before any of its body is read; the body is then read as
+//! bytes under a cap (1 MiB, or the router's `DefaultBodyLimit`), copied
+//! into one buffer as it arrives. A delivery that does not verify never
+//! reaches the handler: it is answered with the crate's [`Error`] as the
+//! response.
 //!
 //! ```
 //! use axum::{Router, extract::FromRef, routing::post};
@@ -48,12 +50,15 @@
 
 use std::fmt;
 
-use axum_core::extract::{FromRef, FromRequest, Request};
+use axum_core::RequestExt as _;
+use axum_core::body::Body;
+use axum_core::extract::{DefaultBodyLimit, FromRef, FromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderValue, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use http_body::Body as _;
+use http_body_util::{BodyExt, LengthLimitError};
 
 use crate::error::Error;
 use crate::idempotency::{Answer, Outcome, StoreError};
@@ -101,27 +106,27 @@ use crate::{smartcomply, smarterwx};
 #[derive(Debug, Clone)]
 pub struct Verified<T>(pub T);
 
-/// The largest body [`Verified`] reads, in bytes: 1 MiB unless the router
-/// sets another with `.layer(axum::Extension(BodyLimit(n)))`. A larger body
-/// is answered `413` before anything is verified.
+/// The largest body [`Verified`] reads unless the router sets another
+/// with axum's `DefaultBodyLimit::max(n)`: 1 MiB.
 ///
 /// The signature can only be checked once the whole body is in memory, so
 /// anyone who can reach the route can make the receiver buffer what they
-/// send: real deliveries are a few kilobytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyLimit(pub usize);
-
-impl Default for BodyLimit {
-    fn default() -> Self {
-        BodyLimit(1024 * 1024)
-    }
-}
+/// send: real deliveries are a few kilobytes. A larger body is answered
+/// `413` before anything is verified (at once when its `Content-Length`
+/// says so). `DefaultBodyLimit::disable()` leaves [`Verified`] at this
+/// limit: it never reads an unverified body without a cap.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// What a delivery can be read as through [`Verified`]: sealed. Each
 /// type listed on [`Verified`] implements it.
 pub trait Verifiable: Sized + sealed::Sealed {
     /// The verifier that checks it.
     type Verifier: Send + Sync;
+
+    /// Refuse a missing or malformed signature header, before the body
+    /// is read.
+    #[doc(hidden)]
+    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error>;
 
     /// Verify the delivery and read it.
     #[doc(hidden)]
@@ -138,6 +143,10 @@ impl sealed::Sealed for smartcomply::Event {}
 impl Verifiable for smartcomply::Event {
     type Verifier = smartcomply::Verifier;
 
+    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
+        verifier.check_header(headers)
+    }
+
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         verifier.verify_and_parse(headers, &body)
     }
@@ -147,6 +156,10 @@ impl sealed::Sealed for Result<smartcomply::Event, Unreadable> {}
 
 impl Verifiable for Result<smartcomply::Event, Unreadable> {
     type Verifier = smartcomply::Verifier;
+
+    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
+        verifier.check_header(headers)
+    }
 
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         match verifier.verify_and_parse(headers, &body) {
@@ -165,6 +178,10 @@ impl sealed::Sealed for Vec<Result<smarterwx::Notification, Unreadable>> {}
 impl Verifiable for Vec<Result<smarterwx::Notification, Unreadable>> {
     type Verifier = smarterwx::Verifier;
 
+    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
+        verifier.check_header(headers)
+    }
+
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         verifier.verify_and_parse_each(headers, &body)
     }
@@ -174,6 +191,10 @@ impl sealed::Sealed for Vec<smarterwx::Notification> {}
 
 impl Verifiable for Vec<smarterwx::Notification> {
     type Verifier = smarterwx::Verifier;
+
+    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
+        verifier.check_header(headers)
+    }
 
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         verifier.verify_and_parse(headers, &body)
@@ -185,6 +206,10 @@ impl<T: Verifiable> sealed::Sealed for (T, Bytes) {}
 /// The delivery read as `T`, and its body as received.
 impl<T: Verifiable> Verifiable for (T, Bytes) {
     type Verifier = T::Verifier;
+
+    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
+        T::check_header(verifier, headers)
+    }
 
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         // `Bytes` is reference-counted: the clone copies no byte.
@@ -202,30 +227,92 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
         let verifier = T::Verifier::from_ref(state);
-        let limit = request
-            .extensions()
-            .get::<BodyLimit>()
-            .copied()
-            .unwrap_or_default();
-        let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, limit.0).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return Err(Rejection::TooLarge { limit: limit.0 });
-            }
-            Err(_) => return Err(Rejection::BodyNotRead),
-        };
+        // A request that cannot be signed is refused before any of its
+        // body is read.
+        T::check_header(&verifier, request.headers()).map_err(Rejection::Invalid)?;
+        let (mut parts, body) = request.into_parts();
+        let limit = body_limit(std::mem::take(&mut parts.extensions));
+        let body = read_body(body, limit).await?;
         T::verify(&verifier, &parts.headers, body)
             .map(Verified)
             .map_err(Rejection::Invalid)
     }
 }
 
+/// The limit the router set with axum's `DefaultBodyLimit::max`, else
+/// [`DEFAULT_BODY_LIMIT`], from the request's `extensions` (which it
+/// consumes: the body is the last thing read from a request).
+///
+/// `DefaultBodyLimit` keeps its setting where only axum reads it, so it
+/// is read the way axum applies it: axum limits a body with no length of
+/// its own to the setting, and the limited body's upper size is that
+/// setting. Left unset, axum would apply its own default (2 MB); whether
+/// a setting is there shows when one more is added (the count of
+/// extensions stays the same when it replaces one).
+fn body_limit(extensions: Extensions) -> usize {
+    let mut probe = Request::new(Body::from_stream(Body::empty().into_data_stream()));
+    *probe.extensions_mut() = extensions;
+    let probe = probe.with_limited_body();
+    let limit = probe.body().size_hint().upper();
+    let mut extensions = probe.into_parts().0.extensions;
+    let count = extensions.len();
+    let mut setting = Request::new(());
+    DefaultBodyLimit::disable().apply(&mut setting);
+    extensions.extend(setting.into_parts().0.extensions);
+    let set = extensions.len() == count;
+    match limit.map(usize::try_from) {
+        Some(Ok(limit)) if set => limit,
+        // Unset, disabled, or past this machine's memory.
+        _ => DEFAULT_BODY_LIMIT,
+    }
+}
+
+/// The body, copied frame by frame into one buffer as it arrives, so that
+/// what is held is about the body's size however the sender cut it (a
+/// frame can hold on to a much larger read buffer); `413` past `limit`,
+/// at once when the body's declared length is past it.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let too_large = || Rejection::TooLarge { limit };
+    let hint = body.size_hint();
+    let declared = usize::try_from(hint.lower()).unwrap_or(usize::MAX);
+    if declared > limit {
+        return Err(too_large());
+    }
+    // The declared length, else a first guess the buffer grows from.
+    let mut buffer = Vec::with_capacity(declared.max(FIRST_READ).min(limit));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| match err.into_inner().is::<LengthLimitError>() {
+            // A limit of the router's own (tower-http's) on the body.
+            true => too_large(),
+            false => Rejection::BodyNotRead,
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let len = buffer
+            .len()
+            .checked_add(data.len())
+            .filter(|&len| len <= limit)
+            .ok_or_else(too_large)?;
+        if len > buffer.capacity() {
+            // Doubling, never past the limit.
+            let capacity = buffer.capacity().saturating_mul(2).clamp(len, limit);
+            buffer.reserve_exact(capacity - buffer.len());
+        }
+        buffer.extend_from_slice(&data);
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// The buffer's first size when the body does not declare its length.
+const FIRST_READ: usize = 16 * 1024;
+
 /// Why [`Verified`] refused a request, as its response.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Rejection {
-    /// The body is larger than the [`BodyLimit`]: `413`.
+    /// The body is larger than the limit ([`DEFAULT_BODY_LIMIT`], or the
+    /// router's `DefaultBodyLimit`): `413`.
     TooLarge {
         /// The limit, in bytes.
         limit: usize,
@@ -259,7 +346,7 @@ impl std::error::Error for Rejection {
 }
 
 /// A short plain-text answer: the status and one line of text.
-fn text(status: StatusCode, message: String) -> Response {
+fn text(status: StatusCode, message: impl IntoResponse) -> Response {
     let mut response = (status, message).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -281,16 +368,30 @@ impl IntoResponse for Rejection {
 /// The error's status ([`Error::status_code`]) and its message, which
 /// holds no secret, no expected signature and no part of the body but
 /// bounded, escaped sender text (at most 1 KiB).
+///
+/// [`Error::Store`] is the exception: `503` with the fixed text
+/// [`STORE_UNAVAILABLE`], never the store's own message (a database's or
+/// Redis's error text is for the receiver's logs, not for the sender). With
+/// the `tracing` feature, the store's message goes to a
+/// `webhook.store_error` event.
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        text(self.status_code(), self.to_string())
+        match self {
+            Error::Store(err) => err.into_response(),
+            err => text(err.status_code(), err.to_string()),
+        }
     }
 }
 
-/// `503`, with the store's message (no key, no password).
+/// The whole text of a `503` answered for a [`StoreError`].
+pub const STORE_UNAVAILABLE: &str = "webhook store unavailable; retry later";
+
+/// `503`, with [`STORE_UNAVAILABLE`] as its text: no message of the
+/// store's reaches the sender.
 impl IntoResponse for StoreError {
     fn into_response(self) -> Response {
-        Error::Store(self).into_response()
+        crate::trace::store_answered(&self);
+        text(StatusCode::SERVICE_UNAVAILABLE, STORE_UNAVAILABLE)
     }
 }
 
@@ -348,5 +449,115 @@ mod tests {
         );
         let too_large = Rejection::TooLarge { limit: 10 }.into_response();
         assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    /// The text of a response.
+    async fn text_of(response: Response) -> String {
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_error_answers_a_fixed_text_never_the_stores() {
+        use crate::idempotency::StoreErrorKind;
+        let detail = r#"error returned from database: duplicate key value violates unique constraint "webhook_claims_pkey""#;
+        for kind in [
+            StoreErrorKind::Unavailable,
+            StoreErrorKind::Uncertain,
+            StoreErrorKind::Full,
+            StoreErrorKind::LeaseLost,
+        ] {
+            let err = StoreError::new(kind, detail);
+            for response in [
+                err.clone().into_response(),
+                Error::Store(err).into_response(),
+            ] {
+                assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+                assert_eq!(block_on(text_of(response)), STORE_UNAVAILABLE);
+            }
+        }
+        // Other errors keep their message.
+        let response = Error::MissingSignature.into_response();
+        assert_eq!(
+            block_on(text_of(response)),
+            Error::MissingSignature.to_string()
+        );
+    }
+
+    #[test]
+    fn the_limit_is_the_routers_default_body_limit_else_one_mebibyte() {
+        let limit_of = |setting: Option<DefaultBodyLimit>| {
+            let mut request = Request::new(Body::empty());
+            request.extensions_mut().insert(7_u32); // an extension of another kind
+            if let Some(setting) = setting {
+                setting.apply(&mut request);
+            }
+            body_limit(request.into_parts().0.extensions)
+        };
+        assert_eq!(limit_of(None), DEFAULT_BODY_LIMIT);
+        assert_eq!(limit_of(Some(DefaultBodyLimit::max(1024))), 1024);
+        assert_eq!(limit_of(Some(DefaultBodyLimit::max(4 << 20))), 4 << 20);
+        // axum's own default (2 MB) set explicitly is honoured too.
+        assert_eq!(limit_of(Some(DefaultBodyLimit::max(2_097_152))), 2_097_152);
+        assert_eq!(limit_of(Some(DefaultBodyLimit::max(0))), 0);
+        // Disabled: never without a cap.
+        assert_eq!(
+            limit_of(Some(DefaultBodyLimit::disable())),
+            DEFAULT_BODY_LIMIT
+        );
+        assert_eq!(body_limit(Extensions::new()), DEFAULT_BODY_LIMIT);
+    }
+
+    /// A body sent as these frames, with no declared length.
+    struct Frames(std::collections::VecDeque<Vec<u8>>);
+
+    impl http_body::Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            let next = self.get_mut().0.pop_front();
+            std::task::Poll::Ready(next.map(|frame| Ok(http_body::Frame::data(frame.into()))))
+        }
+    }
+
+    fn framed(frames: Vec<Vec<u8>>) -> Body {
+        Body::new(Frames(frames.into()))
+    }
+
+    #[test]
+    fn a_body_in_one_byte_frames_reads_whole_up_to_the_limit() {
+        let body: Vec<u8> = (0..5000_u32).map(|i| (i % 251) as u8).collect();
+        let one_byte = || framed(body.iter().map(|b| vec![*b]).collect());
+        let read = block_on(read_body(one_byte(), body.len())).unwrap();
+        assert_eq!(read, body);
+        let over = block_on(read_body(one_byte(), body.len() - 1));
+        assert!(matches!(over, Err(Rejection::TooLarge { limit: 4999 })));
+        let empty = block_on(read_body(framed(Vec::new()), 0)).unwrap();
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn a_declared_length_past_the_limit_is_refused_unread() {
+        let body = Body::new(http_body_util::Full::new(Bytes::from(vec![b' '; 11])));
+        let read = block_on(read_body(body, 10));
+        assert!(matches!(read, Err(Rejection::TooLarge { limit: 10 })));
+        // A limit set on the body itself (tower-http's) is a 413 too.
+        let limited = http_body_util::Limited::new(framed(vec![vec![b' '; 8]; 4]), 20);
+        let read = block_on(read_body(Body::new(limited), 100));
+        assert!(matches!(read, Err(Rejection::TooLarge { limit: 100 })));
     }
 }

@@ -104,6 +104,31 @@ pub(crate) fn verification<T: Described>(
     }
 }
 
+/// `checked`, the signature header read before the body: when it is
+/// refused, a `webhook.verify` span with its verdict and a `body_len` of
+/// 0, since no byte of the body was read.
+#[cfg(feature = "axum")]
+pub(crate) fn header_refused(
+    vendor: &'static str,
+    checked: Result<(), Error>,
+) -> Result<(), Error> {
+    match checked {
+        Ok(()) => Ok(()),
+        Err(err) => verification(vendor, 0, || Err(err)),
+    }
+}
+
+/// The event for a store error answered `503`, whose message the answer
+/// does not carry.
+#[cfg(feature = "axum")]
+#[inline(always)]
+pub(crate) fn store_answered(err: &StoreError) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(error = %err, "webhook.store_error: answered 503");
+    #[cfg(not(feature = "tracing"))]
+    let _ = err;
+}
+
 /// The event for a signed delivery the model cannot read.
 #[cfg(feature = "tracing")]
 pub(crate) fn parked(unreadable: &crate::Unreadable) {

@@ -161,6 +161,18 @@ impl Verifier {
         check_age(header.timestamp, now, self.tolerance)
     }
 
+    /// Read the signature header alone, before the body: missing or
+    /// malformed is refused with the error [`Verifier::verify`] gives it
+    /// (the extractor does this before it reads a byte of the body).
+    #[cfg(feature = "axum")]
+    pub(crate) fn check_header(&self, signature: &impl SignatureInput) -> Result<(), Error> {
+        let header = signature.signature_value(SIGNATURE_HEADER);
+        trace::header_refused(
+            VENDOR,
+            header.and_then(|value| Header::parse(value).map(drop)),
+        )
+    }
+
     /// Verify a delivery as of `now`.
     pub fn verify_at(
         &self,

@@ -156,6 +156,18 @@ impl Verifier {
         }
     }
 
+    /// Read the signature header alone, before the body: missing or
+    /// malformed is refused with the error [`Verifier::verify`] gives it
+    /// (the extractor does this before it reads a byte of the body).
+    #[cfg(feature = "axum")]
+    pub(crate) fn check_header(&self, signature: &impl SignatureInput) -> Result<(), Error> {
+        let header = signature.signature_value(SIGNATURE_HEADER);
+        trace::header_refused(
+            VENDOR,
+            header.and_then(|value| read_header(value).map(drop)),
+        )
+    }
+
     /// [`Verifier::verify`], then [`parse`]: all the notifications, or an
     /// error if any one does not fit the model.
     ///

@@ -15,9 +15,9 @@ use axum::extract::FromRef;
 use axum::routing::post;
 use reqwest::StatusCode;
 use time::OffsetDateTime;
-use utility_webhooks::axum::{BodyLimit, Verified};
+use utility_webhooks::axum::Verified;
 use utility_webhooks::idempotency::Answer;
-use utility_webhooks::{Unreadable, smartcomply, smarterwx};
+use utility_webhooks::{Error, Unreadable, smartcomply, smarterwx};
 
 const SMARTCOMPLY_SECRET: &str = "whsec_extractor";
 const SMARTERWX_SECRET: &str = "swx extractor";
@@ -107,7 +107,7 @@ async fn start(limit: Option<usize>) -> Server {
         .route("/raw", post(raw_hook))
         .route("/raw-batch", post(raw_batch_hook));
     if let Some(limit) = limit {
-        app = app.layer(axum::Extension(BodyLimit(limit)));
+        app = app.layer(axum::extract::DefaultBodyLimit::max(limit));
     }
     let app = app.with_state(state);
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -270,6 +270,84 @@ async fn bodies_over_the_limit_are_413_and_the_router_sets_the_limit() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(server.seen().len(), 1);
+
+    // A router that sets 4 MiB reads 2 MiB (signed, not an event: 400).
+    let large = start(Some(4 << 20)).await;
+    let body = vec![b' '; 2 << 20];
+    let header = signed(&body, OffsetDateTime::now_utc());
+    let name = smartcomply::SIGNATURE_HEADER;
+    let (status, text) = large
+        .post("/smartcomply", Some((name, &header)), body)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+}
+
+/// Send the head of a POST to `/smartcomply` and `sent` bytes of a body
+/// that declares `declared` bytes, then wait for the answer: the status
+/// line and the text, read while the rest of the body is still unsent.
+async fn answer_before_the_body(
+    base: &str,
+    header: Option<&str>,
+    declared: usize,
+    sent: usize,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut head =
+        format!("POST /smartcomply HTTP/1.1\r\nhost: {address}\r\ncontent-length: {declared}\r\n");
+    if let Some(value) = header {
+        head.push_str(&format!("{}: {value}\r\n", smartcomply::SIGNATURE_HEADER));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; sent]).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = [0; 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer while the body was unsent");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_request_that_cannot_be_signed_is_refused_before_its_body_is_read() {
+    let server = start(None).await;
+    // No header, a malformed one, the other vendor's: 401 with the same
+    // error as after a whole body, and only 10 bytes of 1 MiB - 1 sent.
+    for (header, error) in [
+        (None, Error::MissingSignature),
+        (Some("t=1,v1=zz"), Error::MalformedSignature),
+        (Some("sha256=00"), Error::MalformedSignature),
+        (Some(""), Error::MissingSignature),
+    ] {
+        let answer = answer_before_the_body(&server.base, header, (1 << 20) - 1, 10).await;
+        assert!(answer.starts_with("HTTP/1.1 401"), "{header:?}: {answer}");
+        let (status, text) = server
+            .post(
+                "/smartcomply",
+                header.map(|h| (smartcomply::SIGNATURE_HEADER, h)),
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(text, error.to_string());
+    }
+    // A declared length past the limit: 413 before the body too.
+    let header = signed(b"{}", OffsetDateTime::now_utc());
+    let answer = answer_before_the_body(&server.base, Some(&header), (1 << 20) + 1, 10).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(server.seen().is_empty());
 }
 
 #[tokio::test]
