@@ -349,9 +349,47 @@ DELETE FROM {t}
 pub type TransactionWork<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>;
 
 /// Whether `name` is a plain SQL identifier: a lowercase ASCII letter or
+/// The connection options of the PostgreSQL URL `url`, with a
+/// `statement_timeout` of [`STATEMENT_TIMEOUT_MS`]; a URL that cannot be
+/// read is [`StoreErrorKind::Unavailable`], and its text is not echoed.
+pub(crate) fn url_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    let unreadable = || {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            "the PostgreSQL URL cannot be read",
+        )
+    };
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        return Err(unreadable());
+    }
+    let options: PgConnectOptions = url.parse().map_err(|_| unreadable())?;
+    Ok(options.options([("statement_timeout", STATEMENT_TIMEOUT_MS)]))
+}
+
+/// `pool` connected with `options` within [`OPERATION_DEADLINE`], or
+/// [`StoreErrorKind::Unavailable`]: nothing was sent that could apply.
+pub(crate) async fn open(
+    pool: PgPoolOptions,
+    options: PgConnectOptions,
+) -> Result<PgPool, StoreError> {
+    timeout(
+        Instant::now() + OPERATION_DEADLINE,
+        pool.connect_with(options),
+    )
+    .await
+    .ok_or_else(|| {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            "timed out connecting to PostgreSQL",
+        )
+    })?
+    .map_err(|e| not_sent("connecting to PostgreSQL", &e))
+}
+
 /// `_`, then lowercase letters, digits and `_`, at most 54 bytes (so that
 /// its index's name, `<name>_expires`, fits PostgreSQL's 63).
-fn valid_table(name: &str) -> bool {
+pub(crate) fn valid_table(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
         && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
@@ -383,33 +421,11 @@ impl PostgresStore {
     /// holds neither the URL nor the password. Later losses of connections
     /// are repaired by the pool.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let unreadable = || {
-            StoreError::new(
-                StoreErrorKind::Unavailable,
-                "the PostgreSQL URL cannot be read",
-            )
-        };
-        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-        if !matches!(scheme, Some("postgres" | "postgresql")) {
-            return Err(unreadable());
-        }
-        let options: PgConnectOptions = url.parse().map_err(|_| unreadable())?;
-        let options = options.options([("statement_timeout", STATEMENT_TIMEOUT_MS)]);
-        let connecting = PgPoolOptions::new()
+        let options = url_options(url)?;
+        let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options);
-        let pool = timeout(Instant::now() + OPERATION_DEADLINE, connecting)
-            .await
-            .ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    "timed out connecting to PostgreSQL",
-                )
-            })?
-            // Nothing was sent that could apply.
-            .map_err(|e| not_sent("connecting to PostgreSQL", &e))?;
-        Ok(Self::new(pool))
+            .acquire_timeout(ACQUIRE_TIMEOUT);
+        Ok(Self::new(open(pool, options).await?))
     }
 
     /// A store on the host's own pool, with the default table and
@@ -853,7 +869,7 @@ fn micros(duration: Duration) -> i64 {
 const REASON_MAX: usize = 160;
 
 /// No answer by the client's deadline: the statement may have applied.
-fn no_answer(what: &str, after: Duration) -> StoreError {
+pub(crate) fn no_answer(what: &str, after: Duration) -> StoreError {
     StoreError::new(
         StoreErrorKind::Uncertain,
         format!("{what}: no answer within {after:?}"),
@@ -863,7 +879,7 @@ fn no_answer(what: &str, after: Duration) -> StoreError {
 /// A sqlx error from before anything was sent (connecting, waiting for a
 /// connection, beginning): [`StoreErrorKind::Unavailable`] whatever it was,
 /// with [`error`]'s message.
-fn not_sent(what: &str, e: &sqlx::Error) -> StoreError {
+pub(crate) fn not_sent(what: &str, e: &sqlx::Error) -> StoreError {
     let (_, how) = describe(e, &[]);
     StoreError::new(StoreErrorKind::Unavailable, format!("{what}: {how}"))
 }
@@ -873,7 +889,7 @@ fn not_sent(what: &str, e: &sqlx::Error) -> StoreError {
 /// the URL or a password (sqlx's own texts are not used), and for a server
 /// error its SQLSTATE and reason, bounded and escaped, with each of
 /// `hidden` (the key, the token) taken out.
-fn error(what: &str, e: &sqlx::Error, hidden: &[&str]) -> StoreError {
+pub(crate) fn error(what: &str, e: &sqlx::Error, hidden: &[&str]) -> StoreError {
     let (kind, how) = describe(e, hidden);
     StoreError::new(kind, format!("{what}: {how}"))
 }

@@ -250,7 +250,7 @@ where
 
 /// The future that `make` returns, run with every panic (in `make` or in
 /// a poll) caught.
-pub(super) async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
+pub(crate) async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
 where
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -340,7 +340,7 @@ async fn complete<S: Store + ?Sized>(store: &S, lease: &Lease) -> Result<(), Sto
 }
 
 /// What a panic said, for [`Outcome::Panicked`].
-pub(super) fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(text) = panic.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = panic.downcast_ref::<String>() {

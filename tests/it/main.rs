@@ -17,6 +17,7 @@ mod delivery_faults;
 mod drift;
 mod exactly_once;
 mod extractor;
+mod inbox;
 mod postgres_store;
 mod properties;
 mod redis_cluster;

@@ -6,6 +6,8 @@
 
 pub mod differential;
 #[cfg(feature = "postgres")]
+pub mod inbox;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
