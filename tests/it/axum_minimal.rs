@@ -22,23 +22,7 @@ const SMARTERWX_SECRET: &str = "swx minimal";
 
 /// The example's binary, built by `cargo test` beside this test's.
 fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let binary = dir.join("examples").join("axum_minimal");
-    let rebuild = "`cargo test --all-features` builds it, as does \
-                   `cargo build --example axum_minimal --features axum,redis`";
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/axum_minimal.rs");
-    let changed = std::fs::metadata(source).unwrap().modified().unwrap();
-    match built {
-        Ok(built) => assert!(
-            built >= changed,
-            "{} is older than its source: {rebuild}",
-            binary.display()
-        ),
-        Err(_) => panic!("{} is missing: {rebuild}", binary.display()),
-    }
-    binary
+    common::example("axum_minimal", "axum,redis")
 }
 
 /// The example on a free port, claiming in Redis at `redis_url`; its

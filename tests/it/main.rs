@@ -18,6 +18,7 @@ mod drift;
 mod exactly_once;
 mod extractor;
 mod inbox;
+mod inbox_process;
 mod postgres_store;
 mod properties;
 mod redis_cluster;

@@ -33,6 +33,33 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
+/// The binary of `examples/<name>.rs`, which `cargo test` builds beside
+/// the test's own (needing `features`); panics when it is missing or older
+/// than its source.
+pub fn example(name: &str, features: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let binary = dir.join("examples").join(name);
+    let rebuild = format!(
+        "`cargo test --all-features` builds it, as does \
+         `cargo build --example {name} --features {features}`"
+    );
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let changed = std::fs::metadata(source).unwrap().modified().unwrap();
+    match built {
+        Ok(built) => assert!(
+            built >= changed,
+            "{} is older than its source: {rebuild}",
+            binary.display()
+        ),
+        Err(_) => panic!("{} is missing: {rebuild}", binary.display()),
+    }
+    binary
+}
+
 /// Every `*.json` file in `fixtures/<dir>`, sorted by name, with its bytes.
 pub fn fixtures_in(dir: &str) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
