@@ -363,7 +363,8 @@ impl Inbox {
         receipt
     }
 
-    /// Insert `rows` with the accept statement.
+    /// Insert `rows`: one statement, `accept_one.sql` for one item, else
+    /// `accept.sql`.
     async fn store(&self, rows: Vec<Row<'_>>) -> Result<Receipt, StoreError> {
         if rows.is_empty() {
             return Ok(Receipt::default());
@@ -373,40 +374,15 @@ impl Inbox {
         let unique: Vec<&Row<'_>> = rows.iter().filter(|row| first.insert(&row.key)).collect();
         let deadline = tokio::time::Instant::from_std(Inbox::deadline());
         let mut tried_again = false;
-        let stored: Vec<Option<String>> = loop {
-            let query = sqlx::query_scalar(self.sql.ACCEPT.clone())
-                .bind(unique.iter().map(|r| r.key.as_str()).collect::<Vec<_>>())
-                .bind(unique.iter().map(|r| r.vendor).collect::<Vec<_>>())
-                .bind(unique.iter().map(|r| r.id.as_deref()).collect::<Vec<_>>())
-                .bind(
-                    unique
-                        .iter()
-                        .map(|r| r.event_type.as_deref())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    unique
-                        .iter()
-                        .map(|r| r.event_time.map(unix_micros))
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    unique
-                        .iter()
-                        .map(|r| r.order_key.as_deref())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    unique
-                        .iter()
-                        .map(|r| if r.parked { "parked" } else { "pending" })
-                        .collect::<Vec<_>>(),
-                )
-                .bind(unique.iter().map(|r| r.raw.as_ref()).collect::<Vec<_>>())
-                .bind(self.channel());
-            match tokio::time::timeout_at(deadline, query.fetch_all(&self.pool)).await {
+        let stored = loop {
+            let stored = match unique.as_slice() {
+                [one] => tokio::time::timeout_at(deadline, self.store_one(one)).await,
+                _ => tokio::time::timeout_at(deadline, self.store_batch(&unique)).await,
+            };
+            match stored {
                 Ok(Ok(stored)) => break stored,
-                // A connection the server closed: once more, on another.
+                // A connection the server closed: once more, on another
+                // (the statement changes nothing twice).
                 Ok(Err(sqlx::Error::Io(_))) if !tried_again => tried_again = true,
                 Ok(Err(e)) => {
                     let keys: Vec<&str> = unique.iter().map(|r| r.key.as_str()).collect();
@@ -415,11 +391,11 @@ impl Inbox {
                 Err(_) => return Err(no_answer("accept", OPERATION_DEADLINE)),
             }
         };
-        let mut stored: HashSet<String> = stored.into_iter().flatten().collect();
+        let mut stored: HashSet<&str> = stored.iter().map(String::as_str).collect();
         let items = rows
             .into_iter()
             .map(|row| {
-                let admission = match (stored.remove(&row.key), row.parked) {
+                let admission = match (stored.remove(row.key.as_str()), row.parked) {
                     (true, false) => Admission::Accepted,
                     (true, true) => Admission::Parked,
                     (false, _) => Admission::Duplicate,
@@ -433,6 +409,52 @@ impl Inbox {
             .collect();
         Ok(Receipt { items })
     }
+
+    /// `accept_one.sql`: the key, if it was stored.
+    async fn store_one(&self, row: &Row<'_>) -> Result<Vec<String>, sqlx::Error> {
+        let done = sqlx::query(self.sql.ACCEPT_ONE.clone())
+            .bind(row.key.as_str())
+            .bind(row.vendor)
+            .bind(row.id.as_deref())
+            .bind(row.event_type.as_deref())
+            .bind(row.event_time.map(unix_micros))
+            .bind(row.order_key.as_deref())
+            .bind(state_of(row))
+            .bind(row.raw.as_ref())
+            .bind(self.channel())
+            .execute(&self.pool)
+            .await?;
+        Ok(if done.rows_affected() == 1 {
+            vec![row.key.clone()]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// `accept.sql`: the keys it stored.
+    async fn store_batch(&self, rows: &[&Row<'_>]) -> Result<Vec<String>, sqlx::Error> {
+        fn column<'r, T>(rows: &[&'r Row<'_>], f: impl Fn(&'r Row<'_>) -> T) -> Vec<T> {
+            rows.iter().map(|row| f(row)).collect()
+        }
+        let stored: Vec<Option<String>> = sqlx::query_scalar(self.sql.ACCEPT.clone())
+            .bind(column(rows, |r| r.key.as_str()))
+            .bind(column(rows, |r| r.vendor))
+            .bind(column(rows, |r| r.id.as_deref()))
+            .bind(column(rows, |r| r.event_type.as_deref()))
+            .bind(column(rows, |r| r.event_time.map(unix_micros)))
+            .bind(column(rows, |r| r.order_key.as_deref()))
+            .bind(column(rows, state_of))
+            .bind(column(rows, |r| r.raw.as_ref()))
+            .bind(self.channel())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(stored.into_iter().flatten().collect())
+    }
+}
+
+/// The state accept stores a row in.
+fn state_of(row: &Row<'_>) -> &'static str {
+    if row.parked { "parked" } else { "pending" }
 }
 
 /// An event per item accepted, duplicate or parked, or one for a store

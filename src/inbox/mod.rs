@@ -136,10 +136,15 @@
 //! Each running handler holds one connection for its transaction. A
 //! worker from [`Inbox::connect`] opens a pool of its own,
 //! `concurrency + 2` connections, so that busy workers never take the
-//! connections accept needs; on a pool shared with accept
-//! ([`Inbox::new`]) a worker refuses to start unless the pool has
-//! `concurrency + 2 + 4` connections ([`Inbox::with_worker_pool`] gives
-//! the workers their own).
+//! connections accept needs, and two more: one to claim, one to listen
+//! for notifications. On a pool shared with accept ([`Inbox::new`]) a
+//! worker refuses to start unless the pool has `concurrency + 2 + 4`
+//! connections ([`Inbox::with_worker_pool`] gives the workers their own).
+//!
+//! A worker claims up to half its concurrency ahead of its free slots:
+//! those rows wait, their leases renewed, and start as soon as a handler
+//! ends, so that claiming overlaps with the work. The attempt timeout
+//! counts from the handler's start.
 //!
 //! - **SmarterWX** waits 3 s and resends: the inbox answers in
 //!   milliseconds, whatever the work takes. Referral work often calls out
@@ -169,6 +174,10 @@
 //!
 //! ```sql
 #![doc = include_str!("sql/accept.sql")]
+//! ```
+//!
+//! ```sql
+#![doc = include_str!("sql/accept_one.sql")]
 //! ```
 //!
 //! ```sql
@@ -279,7 +288,7 @@ impl Inbox {
     /// waits at most 1 s for one, with a `statement_timeout` of 1 s. Each
     /// [`Worker`] opens a pool of its own when it starts (`concurrency + 2`
     /// connections, no statement timeout: the handlers' work runs there),
-    /// and one more connection to listen for notifications.
+    /// one connection to claim and one to listen for notifications.
     ///
     /// Fails with [`StoreErrorKind::Unavailable`] when the URL cannot be
     /// read or the server cannot be reached within about 1.5 s; the message

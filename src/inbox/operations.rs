@@ -308,7 +308,7 @@ type DeliveryRow = (
 );
 
 /// A row as `get.sql` gives it: a [`DeliveryRow`], then the JSON, the
-/// attempt log and when the running attempt started.
+/// attempt log, and when the last attempt started and the row finished.
 type DetailRow = (
     String,
     String,
@@ -322,6 +322,7 @@ type DetailRow = (
     Option<String>,
     Option<Vec<u8>>,
     String,
+    Option<i64>,
     Option<i64>,
 );
 
@@ -351,8 +352,9 @@ struct LoggedAttempt {
     error: Option<String>,
 }
 
-/// The attempts in `log` (the table's JSON), then the running one.
-fn attempts(log: &str, running: Option<(u32, OffsetDateTime)>) -> Vec<Attempt> {
+/// The attempts in `log` (the table's JSON), then the last one when the
+/// log does not hold it: running (unfinished) or done.
+fn attempts(log: &str, last: Option<Attempt>) -> Vec<Attempt> {
     let logged: Vec<LoggedAttempt> = serde_json::from_str(log).unwrap_or_default();
     let mut attempts: Vec<Attempt> = logged
         .into_iter()
@@ -365,13 +367,11 @@ fn attempts(log: &str, running: Option<(u32, OffsetDateTime)>) -> Vec<Attempt> {
             })
         })
         .collect();
-    if let Some((n, started_at)) = running {
-        attempts.push(Attempt {
-            n,
-            started_at,
-            finished_at: None,
-            error: None,
-        });
+    if let Some(mut last) = last {
+        last.n = u32::try_from(attempts.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        attempts.push(last);
     }
     attempts
 }
@@ -438,7 +438,11 @@ impl Inbox {
         let (k, vendor, event_type, id, state, tries, last_error, received_at, next, order_key) = (
             row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
         );
-        let (raw, log, started_at) = (row.10, row.11, row.12);
+        let (raw, log) = (row.10, row.11);
+        let (started_at, finished_at) = (
+            row.12.and_then(from_unix_micros),
+            row.13.and_then(from_unix_micros),
+        );
         let delivery = delivery((
             k,
             vendor,
@@ -451,17 +455,19 @@ impl Inbox {
             next,
             order_key,
         ));
-        let logged =
-            serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&log).map_or(0, |l| l.len());
-        let running = match (delivery.state, started_at.and_then(from_unix_micros)) {
-            (State::Running, Some(started_at)) => Some((
-                u32::try_from(logged).unwrap_or(u32::MAX).saturating_add(1),
+        // The log keeps failed and lost attempts; the one running, and the
+        // one that succeeded, are the row's own.
+        let last = match (delivery.state, started_at) {
+            (State::Running | State::Done, Some(started_at)) => Some(Attempt {
+                n: 0,
                 started_at,
-            )),
+                finished_at: finished_at.filter(|_| delivery.state == State::Done),
+                error: None,
+            }),
             _ => None,
         };
         Ok(Some(DeliveryDetail {
-            attempt_log: attempts(&log, running),
+            attempt_log: attempts(&log, last),
             raw: raw.map(|raw| String::from_utf8_lossy(&raw).into_owned()),
             delivery,
         }))

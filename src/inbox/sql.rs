@@ -54,6 +54,8 @@ macro_rules! statements {
 statements! {
     /// Stores a delivery's items.
     ACCEPT = "accept.sql";
+    /// Stores a delivery's one item.
+    ACCEPT_ONE = "accept_one.sql";
     /// Claims due rows for a worker.
     CLAIM = "claim.sql";
     /// Renews a claim's lease.

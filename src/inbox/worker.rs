@@ -31,6 +31,8 @@ const MAX_ERROR: usize = 512;
 /// How long to wait before renewing a lease again after a failed renewal,
 /// and before listening again after the listener failed.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// How long the claiming connection, and the claim's plan, is kept.
+const CLAIM_CONNECTION_LIFETIME: Duration = Duration::from_secs(600);
 /// The longest retry delay a worker wakes itself for; longer ones are
 /// found by the poll.
 const SELF_WAKE_MAX: Duration = Duration::from_secs(60);
@@ -436,8 +438,25 @@ impl Worker {
     /// their lease ends): prefer [`Worker::shutdown`].
     pub async fn run(mut self) -> Result<(), StoreError> {
         let (pool, own) = self.pool()?;
+        // Claims on a connection of their own, planned once: the claim's
+        // plan is the same for every `LIMIT`, but PostgreSQL would plan it
+        // again at every call (it prices a `LIMIT $1` at a tenth of the
+        // table). The handlers' sessions keep their own settings.
+        let claims = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(OPERATION_DEADLINE)
+            .test_before_acquire(false)
+            // A new connection plans the claim again, with the table's
+            // statistics of the day.
+            .max_lifetime(CLAIM_CONNECTION_LIFETIME)
+            .connect_lazy_with(
+                (*pool.connect_options())
+                    .clone()
+                    .options([("plan_cache_mode", "force_generic_plan")]),
+            );
         let context = Arc::new(Context {
             pool: pool.clone(),
+            claims: claims.clone(),
             sql: Arc::clone(&self.inbox.sql),
             channel: self.inbox.channel().to_owned(),
             handler: Arc::clone(&self.handler),
@@ -454,6 +473,10 @@ impl Worker {
             Arc::clone(&context.wake),
         ));
         let slots = Arc::new(Semaphore::new(self.concurrency));
+        // Claimed rows beyond the free slots wait in their tasks, their
+        // leases kept, so that the next claim runs while handlers work.
+        let ahead = prefetch(self.concurrency);
+        let capacity = self.concurrency + ahead;
         let mut shutdown = self
             .shutdown
             .take()
@@ -461,36 +484,43 @@ impl Worker {
         let mut running = JoinSet::new();
         loop {
             while running.try_join_next().is_some() {}
-            let free = slots.available_permits();
-            let mut idle = true;
-            if free > 0 {
-                match claim(&context, free).await {
+            let room = capacity.saturating_sub(running.len());
+            // Claim when a slot may be idle (no claimed row waits), or
+            // when there is room for a batch: not one row per claim.
+            let busy = self.concurrency - slots.available_permits();
+            let waiting = running.len().saturating_sub(busy);
+            let room = if waiting == 0 || room >= ahead {
+                room
+            } else {
+                0
+            };
+            if room > 0 {
+                match claim(&context, room).await {
                     Ok(claimed) => {
-                        idle = claimed.len() < free;
+                        let full = claimed.len() == room;
                         for row in claimed {
-                            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                                break;
-                            };
-                            running.spawn(execute(Arc::clone(&context), row, slot));
+                            running.spawn(execute(Arc::clone(&context), row, Arc::clone(&slots)));
+                        }
+                        if full {
+                            continue;
                         }
                     }
                     Err(e) => context.emit(&WorkerEvent::Unavailable {
                         error: e.to_string(),
                     }),
                 }
-                if !idle {
-                    continue;
-                }
             }
             tokio::select! {
                 () = &mut shutdown => break,
-                () = context.wake.notified(), if free > 0 => {}
-                () = tokio::time::sleep(self.poll), if free > 0 => {}
-                _ = slots.acquire(), if free == 0 => {}
+                () = context.wake.notified(), if room > 0 => {}
+                () = tokio::time::sleep(self.poll), if room > 0 => {}
+                // A task ended: room for more, or the next of its key.
+                Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
         while running.join_next().await.is_some() {}
         listener.abort();
+        claims.close().await;
         if own {
             pool.close().await;
         }
@@ -537,6 +567,8 @@ impl Worker {
 /// What every task of one worker shares.
 struct Context {
     pool: PgPool,
+    /// One connection, for claims.
+    claims: PgPool,
     sql: Arc<Statements>,
     channel: String,
     handler: Handler,
@@ -599,17 +631,17 @@ async fn claim(context: &Context, n: usize) -> Result<Vec<Claimed>, StoreError> 
         .bind(&*token)
         .bind(micros(context.lease))
         .bind(i32::try_from(context.max_attempts).unwrap_or(i32::MAX));
-    let rows = match tokio::time::timeout(OPERATION_DEADLINE, query.fetch_all(&context.pool)).await
-    {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return Err(error("claim", &e, &[&token])),
-        Err(_) => {
-            return Err(StoreError::new(
-                StoreErrorKind::Uncertain,
-                format!("claim: no answer within {OPERATION_DEADLINE:?}"),
-            ));
-        }
-    };
+    let rows =
+        match tokio::time::timeout(OPERATION_DEADLINE, query.fetch_all(&context.claims)).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => return Err(error("claim", &e, &[&token])),
+            Err(_) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Uncertain,
+                    format!("claim: no answer within {OPERATION_DEADLINE:?}"),
+                ));
+            }
+        };
     let mut claimed = Vec::with_capacity(rows.len());
     for (seq, key, vendor, id, order_key, attempts, state, raw) in rows {
         let row = Claimed {
@@ -647,9 +679,15 @@ enum Ran {
     TimedOut,
 }
 
-/// Run the handler for `row` and record how it went; `_slot` is its place
-/// among the worker's `concurrency`.
-async fn execute(context: Arc<Context>, row: Claimed, _slot: OwnedSemaphorePermit) {
+/// How many rows a worker claims beyond its free slots: half its
+/// concurrency, at least one.
+fn prefetch(concurrency: usize) -> usize {
+    (concurrency / 2).max(1)
+}
+
+/// Wait for a place among the worker's `slots` (renewing the lease
+/// meanwhile), run the handler for `row`, and record how it went.
+async fn execute(context: Arc<Context>, row: Claimed, slots: Arc<Semaphore>) {
     let read = match &row.raw {
         Some(raw) => Item::parse(&row.vendor, raw).map_err(|e| e.to_string()),
         None => Err("the stored JSON was purged".to_owned()),
@@ -657,6 +695,20 @@ async fn execute(context: Arc<Context>, row: Claimed, _slot: OwnedSemaphorePermi
     let item = match read {
         Ok(item) => item,
         Err(why) => return fail(&context, &row, &why, true).await,
+    };
+    let mut keeper = std::pin::pin!(keep(&context, &row));
+    let _slot: OwnedSemaphorePermit = tokio::select! {
+        slot = slots.acquire_owned() => match slot {
+            Ok(slot) => slot,
+            Err(_) => return,
+        },
+        () = &mut keeper => {
+            return context.emit(&WorkerEvent::LeaseLost {
+                key: row.key.clone(),
+                id: row.label.clone(),
+                attempt: row.attempt,
+            });
+        }
     };
     let job = Job {
         key: row.key.clone(),
@@ -685,7 +737,7 @@ async fn execute(context: Arc<Context>, row: Claimed, _slot: OwnedSemaphorePermi
         let work = catching(move || handler(job, tx));
         tokio::select! {
             ran = work => Ran::Finished(ran),
-            () = keep(&context, &row) => Ran::LeaseLost,
+            () = &mut keeper => Ran::LeaseLost,
             () = tokio::time::sleep(context.timeout) => Ran::TimedOut,
         }
     };
@@ -703,8 +755,8 @@ async fn execute(context: Arc<Context>, row: Claimed, _slot: OwnedSemaphorePermi
                 Ok(Ok(_)) => {
                     roll_back(transaction).await;
                     return context.emit(&WorkerEvent::LeaseLost {
-                        key: row.key,
-                        id: row.label,
+                        key: row.key.clone(),
+                        id: row.label.clone(),
                         attempt: row.attempt,
                     });
                 }
@@ -720,8 +772,8 @@ async fn execute(context: Arc<Context>, row: Claimed, _slot: OwnedSemaphorePermi
                 connection.close_on_drop();
             }
             return context.emit(&WorkerEvent::LeaseLost {
-                key: row.key,
-                id: row.label,
+                key: row.key.clone(),
+                id: row.label.clone(),
                 attempt: row.attempt,
             });
         }

@@ -8,52 +8,47 @@
 -- other workers are claiming are skipped, never waited for.
 --
 -- A claim counts as an attempt. A row whose worker was lost after its
--- last allowed attempt is not run again: it is dead (`spent`). A lost
--- attempt is written to the log when the row is claimed again.
-WITH due AS (
-  SELECT i.seq, i.state = 'running' AND i.attempts >= $4 AS spent,
-         CASE WHEN i.state = 'running' THEN jsonb_build_array(jsonb_build_object(
-                'n', jsonb_array_length(i.attempt_log) + 1,
-                'started_us', (extract(epoch FROM i.started_at) * 1000000)::int8,
-                'finished_us', (extract(epoch FROM i.next_attempt_at) * 1000000)::int8,
-                'error', 'the worker was lost: its lease ended'))
-              ELSE '[]'::jsonb END AS lost
-    FROM webhook_inbox i
-   WHERE i.state IN ('pending', 'retrying', 'running')
-     AND i.next_attempt_at <= statement_timestamp()
-     AND NOT EXISTS (
-           SELECT 1 FROM webhook_inbox e
-            WHERE e.order_key = i.order_key
-              AND e.state NOT IN ('done', 'discarded')
-              AND (e.event_time, e.seq) < (i.event_time, i.seq))
-     AND NOT EXISTS (
-           SELECT 1 FROM webhook_inbox r
-            WHERE r.order_key = i.order_key
-              AND r.state NOT IN ('done', 'discarded')
-              AND r.state = 'running'
-              AND r.seq <> i.seq
-              AND r.next_attempt_at > statement_timestamp())
-   ORDER BY i.next_attempt_at, i.seq
-   LIMIT $1
-   FOR UPDATE OF i SKIP LOCKED
-), claimed AS (
-  UPDATE webhook_inbox i
-     SET state = 'running', attempts = i.attempts + 1, token = $2,
-         started_at = statement_timestamp(),
-         next_attempt_at = statement_timestamp() + $3::int8 * interval '1 microsecond',
-         attempt_log = i.attempt_log || due.lost
-    FROM due
-   WHERE i.seq = due.seq AND NOT due.spent
-  RETURNING i.seq, i.key, i.vendor, i.id, i.order_key, i.attempts, i.state, i.raw
-), buried AS (
-  UPDATE webhook_inbox i
-     SET state = 'dead', token = NULL, next_attempt_at = NULL,
-         last_error = 'the worker was lost: its lease ended',
-         attempt_log = i.attempt_log || due.lost
-    FROM due
-   WHERE i.seq = due.seq AND due.spent
-  RETURNING i.seq, i.key, i.vendor, i.id, i.order_key, i.attempts, i.state, NULL::bytea
-)
-SELECT * FROM claimed
-UNION ALL
-SELECT * FROM buried
+-- last allowed attempt is not run again: it is dead (returned without its
+-- JSON). A lost attempt is written to the log when the row is claimed
+-- again. The rows are picked by an `ARRAY(..)` of their `seq`, so that one
+-- plan serves every call, whatever `$1`.
+UPDATE webhook_inbox i
+   SET state = CASE WHEN i.state = 'running' AND i.attempts >= $4 THEN 'dead' ELSE 'running' END,
+       attempts = CASE WHEN i.state = 'running' AND i.attempts >= $4 THEN i.attempts
+                       ELSE i.attempts + 1 END,
+       token = CASE WHEN i.state = 'running' AND i.attempts >= $4 THEN NULL ELSE $2 END,
+       started_at = CASE WHEN i.state = 'running' AND i.attempts >= $4 THEN i.started_at
+                         ELSE statement_timestamp() END,
+       next_attempt_at = CASE WHEN i.state = 'running' AND i.attempts >= $4 THEN NULL
+                              ELSE statement_timestamp() + $3::int8 * interval '1 microsecond' END,
+       last_error = CASE WHEN i.state = 'running' AND i.attempts >= $4
+                         THEN 'the worker was lost: its lease ended' ELSE i.last_error END,
+       attempt_log = CASE WHEN i.state = 'running' THEN i.attempt_log || jsonb_build_array(
+                            jsonb_build_object(
+                              'n', jsonb_array_length(i.attempt_log) + 1,
+                              'started_us', (extract(epoch FROM i.started_at) * 1000000)::int8,
+                              'finished_us', (extract(epoch FROM i.next_attempt_at) * 1000000)::int8,
+                              'error', 'the worker was lost: its lease ended'))
+                          ELSE i.attempt_log END
+ WHERE i.seq = ANY (ARRAY(
+         SELECT d.seq
+           FROM webhook_inbox d
+          WHERE d.state IN ('pending', 'retrying', 'running')
+            AND d.next_attempt_at <= statement_timestamp()
+            AND NOT EXISTS (
+                  SELECT 1 FROM webhook_inbox e
+                   WHERE e.order_key = d.order_key
+                     AND e.state NOT IN ('done', 'discarded')
+                     AND (e.event_time, e.seq) < (d.event_time, d.seq))
+            AND NOT EXISTS (
+                  SELECT 1 FROM webhook_inbox r
+                   WHERE r.order_key = d.order_key
+                     AND r.state NOT IN ('done', 'discarded')
+                     AND r.state = 'running'
+                     AND r.seq <> d.seq
+                     AND r.next_attempt_at > statement_timestamp())
+          ORDER BY d.next_attempt_at, d.seq
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED))
+RETURNING i.seq, i.key, i.vendor, i.id, i.order_key, i.attempts, i.state,
+          CASE WHEN i.state = 'running' THEN i.raw END
