@@ -83,6 +83,24 @@ struct Row {
     goal: String,
 }
 
+impl Row {
+    /// A rate of ours against a rate of theirs (`against` names theirs).
+    fn rates(what: impl Into<String>, ours: f64, theirs: f64, against: &str, goal: &str) -> Row {
+        let against = if against.is_empty() {
+            format!("{theirs:.0}")
+        } else {
+            format!("{theirs:.0} ({against})")
+        };
+        Row {
+            what: what.into(),
+            ours: format!("{ours:.0}"),
+            against,
+            ratio: format!("{:.2}x", ours / theirs),
+            goal: goal.into(),
+        }
+    }
+}
+
 /// A fresh name for each round's ids.
 fn tag(what: &str, round: usize) -> String {
     format!(
@@ -233,20 +251,20 @@ async fn http(url: &str, rows: &mut Vec<Row>) {
         median(&theirs).round(),
         all(&theirs)
     );
-    rows.push(Row {
-        what: format!("accept over HTTP, {CONCURRENCY} in flight (deliveries/s)"),
-        ours: format!("{:.0}", median(&ours)),
-        against: format!("{:.0} (`run` + `PostgresStore`)", median(&theirs)),
-        ratio: format!("{:.2}x", median(&ours) / median(&theirs)),
-        goal: "≥ 1.5x".into(),
-    });
-    rows.push(Row {
-        what: "the same, the inbox's workers running beside accept".into(),
-        ours: format!("{:.0}", median(&busy)),
-        against: format!("{:.0}", median(&theirs)),
-        ratio: format!("{:.2}x", median(&busy) / median(&theirs)),
-        goal: "—".into(),
-    });
+    rows.push(Row::rates(
+        format!("accept over HTTP, {CONCURRENCY} in flight (deliveries/s)"),
+        median(&ours),
+        median(&theirs),
+        "`run` + `PostgresStore`",
+        "≥ 1.5x",
+    ));
+    rows.push(Row::rates(
+        "the same, the inbox's workers running beside accept",
+        median(&busy),
+        median(&theirs),
+        "",
+        "—",
+    ));
 }
 
 /// Accept alone (2.) against a bare `INSERT .. ON CONFLICT DO NOTHING`
@@ -477,23 +495,20 @@ async fn drain(url: &str, rows: &mut Vec<Row>) {
         median(&bare),
         median(&autocommit)
     );
-    rows.push(Row {
-        what: format!("drain of {DRAIN} items, no-op work (items/s)"),
-        ours: format!("{:.0}", median(&ours)),
-        against: format!(
-            "{:.0} (bare SKIP LOCKED loop, each done in a transaction)",
-            median(&bare)
-        ),
-        ratio: format!("{:.2}x", median(&ours) / median(&bare)),
-        goal: "≥ 0.7x".into(),
-    });
-    rows.push(Row {
-        what: "the same against the bare loop without a transaction".into(),
-        ours: format!("{:.0}", median(&ours)),
-        against: format!("{:.0}", median(&autocommit)),
-        ratio: format!("{:.2}x", median(&ours) / median(&autocommit)),
-        goal: "—".into(),
-    });
+    rows.push(Row::rates(
+        format!("drain of {DRAIN} items, no-op work (items/s)"),
+        median(&ours),
+        median(&bare),
+        "bare SKIP LOCKED loop, each done in a transaction",
+        "≥ 0.7x",
+    ));
+    rows.push(Row::rates(
+        "the same against the bare loop without a transaction",
+        median(&ours),
+        median(&autocommit),
+        "",
+        "—",
+    ));
     setup.close().await;
 }
 

@@ -387,6 +387,22 @@ pub(crate) async fn open(
     .map_err(|e| not_sent("connecting to PostgreSQL", &e))
 }
 
+/// `name` as a table name, if it is a plain SQL identifier of at most
+/// `max` bytes ([`valid_table`]); otherwise
+/// [`StoreErrorKind::Unavailable`]: no text goes into the SQL unchecked.
+pub(crate) fn table_name(name: &str, max: usize) -> Result<Arc<str>, StoreError> {
+    if valid_table(name) && name.len() <= max {
+        return Ok(name.into());
+    }
+    Err(StoreError::new(
+        StoreErrorKind::Unavailable,
+        format!(
+            "the table name is not a plain SQL identifier \
+             ([a-z_][a-z0-9_]*, at most {max} bytes)"
+        ),
+    ))
+}
+
 /// `_`, then lowercase letters, digits and `_`, at most 54 bytes (so that
 /// its index's name, `<name>_expires`, fits PostgreSQL's 63).
 pub(crate) fn valid_table(name: &str) -> bool {
@@ -452,14 +468,7 @@ impl PostgresStore {
     /// Anything else is refused with [`StoreErrorKind::Unavailable`]: no
     /// text goes into the SQL unchecked.
     pub fn with_table(mut self, name: &str) -> Result<Self, StoreError> {
-        if !valid_table(name) {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                "the table name is not a plain SQL identifier \
-                 ([a-z_][a-z0-9_]*, at most 54 bytes)",
-            ));
-        }
-        self.table = name.into();
+        self.table = table_name(name, 54)?;
         self.statements = Arc::new(Statements::new(name));
         Ok(self)
     }

@@ -220,8 +220,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use time::OffsetDateTime;
 
 use crate::error::{Error, PayloadError};
-use crate::idempotency::postgres::{error, no_answer, open, url_options, valid_table};
-use crate::idempotency::{StoreError, StoreErrorKind};
+use crate::idempotency::StoreError;
+use crate::idempotency::postgres::{error, no_answer, open, table_name, url_options};
 use crate::{smartcomply, smarterwx};
 use sql::Statements;
 
@@ -290,7 +290,7 @@ impl Inbox {
     /// connections, no statement timeout: the handlers' work runs there),
     /// one connection to claim and one to listen for notifications.
     ///
-    /// Fails with [`StoreErrorKind::Unavailable`] when the URL cannot be
+    /// Fails with [`StoreErrorKind::Unavailable`](crate::idempotency::StoreErrorKind::Unavailable) when the URL cannot be
     /// read or the server cannot be reached within about 1.5 s; the message
     /// holds neither the URL nor the password.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -343,16 +343,9 @@ impl Inbox {
     ///
     /// `name` must be a plain SQL identifier: a lowercase ASCII letter or
     /// `_`, then lowercase letters, digits and `_`, at most 52 bytes.
-    /// Anything else is refused with [`StoreErrorKind::Unavailable`].
+    /// Anything else is refused with [`StoreErrorKind::Unavailable`](crate::idempotency::StoreErrorKind::Unavailable).
     pub fn with_table(mut self, name: &str) -> Result<Self, StoreError> {
-        if !valid_table(name) || name.len() > MAX_TABLE {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                "the table name is not a plain SQL identifier \
-                 ([a-z_][a-z0-9_]*, at most 52 bytes)",
-            ));
-        }
-        self.table = name.into();
+        self.table = table_name(name, MAX_TABLE)?;
         self.sql = Arc::new(Statements::new(name));
         Ok(self)
     }

@@ -441,7 +441,9 @@ impl Worker {
         // Claims on a connection of their own, planned once: the claim's
         // plan is the same for every `LIMIT`, but PostgreSQL would plan it
         // again at every call (it prices a `LIMIT $1` at a tenth of the
-        // table). The handlers' sessions keep their own settings.
+        // table). Every step of the claim has an index; without sequential
+        // scans, a plan made while the table looked small stays on them
+        // as it grows. The handlers' sessions keep their own settings.
         let claims = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(OPERATION_DEADLINE)
@@ -449,11 +451,10 @@ impl Worker {
             // A new connection plans the claim again, with the table's
             // statistics of the day.
             .max_lifetime(CLAIM_CONNECTION_LIFETIME)
-            .connect_lazy_with(
-                (*pool.connect_options())
-                    .clone()
-                    .options([("plan_cache_mode", "force_generic_plan")]),
-            );
+            .connect_lazy_with((*pool.connect_options()).clone().options([
+                ("plan_cache_mode", "force_generic_plan"),
+                ("enable_seqscan", "off"),
+            ]));
         let context = Arc::new(Context {
             pool: pool.clone(),
             claims: claims.clone(),
