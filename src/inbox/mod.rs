@@ -7,17 +7,16 @@
 //! use utility_webhooks::smartcomply;
 //!
 //! # async fn example(verifier: smartcomply::Verifier, header: &str, body: &[u8])
-//! #     -> Result<(), utility_webhooks::idempotency::StoreError> {
+//! #     -> Result<(), Box<dyn std::error::Error>> {
 //! let inbox = Inbox::connect("postgres://receiver:secret@127.0.0.1/billing")
 //!     .await?
 //!     .with_order_key(inbox::by_subject);
 //! inbox.migrate().await?;
 //!
-//! // In the request: store the verified delivery, byte for byte, then
-//! // answer. `Err` is 503 (the vendor retries); `Ok` is 202, duplicates
-//! // and parked deliveries included.
-//! let event = verifier.verify_and_parse(header, body);
-//! # let event = event.map_err(|_| unreachable!())?;
+//! // In the request: verify (an `Err` is 401 or 400), store the delivery
+//! // byte for byte, and answer: `Ok` is 202 (duplicates and parked
+//! // deliveries included), `Err` is 503 and the vendor retries.
+//! let event = verifier.verify_and_parse(header, body)?;
 //! let receipt = inbox.accept(&(event, body)).await?;
 //! assert_eq!(receipt.http_status(), 202);
 //!
