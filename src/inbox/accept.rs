@@ -6,7 +6,9 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use super::{Inbox, Item, OPERATION_DEADLINE, SMARTCOMPLY, SMARTERWX, unix_micros};
+use super::{
+    Inbox, Item, OPERATION_DEADLINE, SMARTCOMPLY, SMARTERWX, closed_connection, unix_micros,
+};
 use crate::idempotency::StoreError;
 use crate::idempotency::postgres::{error, no_answer};
 use crate::unreadable::Unreadable;
@@ -337,8 +339,9 @@ impl Inbox {
     /// (nothing stored) or
     /// [`Uncertain`](crate::idempotency::StoreErrorKind::Uncertain) (no
     /// answer in time: perhaps stored, and the vendor's retry is then a
-    /// duplicate) within about 1.5 s. A connection the server had closed is
-    /// tried once more on another: the statement changes nothing twice.
+    /// duplicate) within about 1.5 s. A statement sent on a connection the
+    /// server had closed (after a restart) is sent again on another, within
+    /// that time: it changes nothing twice.
     ///
     /// ```no_run
     /// # use utility_webhooks::{inbox::Inbox, smarterwx};
@@ -373,7 +376,7 @@ impl Inbox {
         let mut first = HashSet::with_capacity(rows.len());
         let unique: Vec<&Row<'_>> = rows.iter().filter(|row| first.insert(&row.key)).collect();
         let deadline = tokio::time::Instant::from_std(Inbox::deadline());
-        let mut tried_again = false;
+        let mut closed = 0;
         let stored = loop {
             let stored = match unique.as_slice() {
                 [one] => tokio::time::timeout_at(deadline, self.store_one(one)).await,
@@ -381,9 +384,15 @@ impl Inbox {
             };
             match stored {
                 Ok(Ok(stored)) => break stored,
-                // A connection the server closed: once more, on another
-                // (the statement changes nothing twice).
-                Ok(Err(sqlx::Error::Io(_))) if !tried_again => tried_again = true,
+                // A connection the server closed (it restarted): again, on
+                // another (the statement changes nothing twice); at most
+                // as many times as the pool has connections, all closed.
+                Ok(Err(e))
+                    if closed_connection(&e)
+                        && closed < self.pool.options().get_max_connections() =>
+                {
+                    closed += 1;
+                }
                 Ok(Err(e)) => {
                     let keys: Vec<&str> = unique.iter().map(|r| r.key.as_str()).collect();
                     return Err(error("accept", &e, &keys));

@@ -627,6 +627,21 @@ fn from_unix_micros(us: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).ok()
 }
 
+/// Whether `e` says that the connection itself is gone, as every idle
+/// connection of a pool is after the server restarted: the socket failed,
+/// or the server said it was shutting down (SQLSTATE class 57P) or that
+/// the connection failed (class 08). A statement that fails so runs on
+/// another connection of the pool.
+fn closed_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
+    }
+}
+
 /// A duration in whole microseconds, at least one, for the statements.
 fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros())

@@ -13,7 +13,9 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::sql::Statements;
-use super::{ACCEPT_HEADROOM, Inbox, Item, OPERATION_DEADLINE, State, WorkerPool, micros};
+use super::{
+    ACCEPT_HEADROOM, Inbox, Item, OPERATION_DEADLINE, State, WorkerPool, closed_connection, micros,
+};
 use crate::idempotency::postgres::error;
 use crate::idempotency::run::{catching, panic_message};
 use crate::idempotency::{Lease, StoreError, StoreErrorKind, TransactionWork};
@@ -457,6 +459,7 @@ impl Worker {
             ]));
         let context = Arc::new(Context {
             pool: pool.clone(),
+            pool_size: pool.options().get_max_connections(),
             claims: claims.clone(),
             sql: Arc::clone(&self.inbox.sql),
             channel: self.inbox.channel().to_owned(),
@@ -568,6 +571,9 @@ impl Worker {
 /// What every task of one worker shares.
 struct Context {
     pool: PgPool,
+    /// How many connections `pool` may hold: after a restart of the
+    /// server, at most that many are closed ones.
+    pool_size: u32,
     /// One connection, for claims.
     claims: PgPool,
     sql: Arc<Statements>,
@@ -627,14 +633,19 @@ type ClaimRow = (
 async fn claim(context: &Context, n: usize) -> Result<Vec<Claimed>, StoreError> {
     let token: Arc<str> = Lease::new("", context.lease).token().into();
     let claimed_at = Instant::now();
-    let query = sqlx::query_as::<_, ClaimRow>(context.sql.CLAIM.clone())
-        .bind(i64::try_from(n).unwrap_or(i64::MAX))
-        .bind(&*token)
-        .bind(micros(context.lease))
-        .bind(i32::try_from(context.max_attempts).unwrap_or(i32::MAX));
-    let rows =
-        match tokio::time::timeout(OPERATION_DEADLINE, query.fetch_all(&context.claims)).await {
-            Ok(Ok(rows)) => rows,
+    let deadline = tokio::time::Instant::now() + OPERATION_DEADLINE;
+    let mut tried_again = false;
+    let rows = loop {
+        let query = sqlx::query_as::<_, ClaimRow>(context.sql.CLAIM.clone())
+            .bind(i64::try_from(n).unwrap_or(i64::MAX))
+            .bind(&*token)
+            .bind(micros(context.lease))
+            .bind(i32::try_from(context.max_attempts).unwrap_or(i32::MAX));
+        match tokio::time::timeout_at(deadline, query.fetch_all(&context.claims)).await {
+            Ok(Ok(rows)) => break rows,
+            // Its one connection was closed by the server: a new one. Had
+            // the claim applied, its rows come back when their lease ends.
+            Ok(Err(e)) if closed_connection(&e) && !tried_again => tried_again = true,
             Ok(Err(e)) => return Err(error("claim", &e, &[&token])),
             Err(_) => {
                 return Err(StoreError::new(
@@ -642,7 +653,8 @@ async fn claim(context: &Context, n: usize) -> Result<Vec<Claimed>, StoreError> 
                     format!("claim: no answer within {OPERATION_DEADLINE:?}"),
                 ));
             }
-        };
+        }
+    };
     let mut claimed = Vec::with_capacity(rows.len());
     for (seq, key, vendor, id, order_key, attempts, state, raw) in rows {
         let row = Claimed {
@@ -718,20 +730,30 @@ async fn execute(context: Arc<Context>, row: Claimed, slots: Arc<Semaphore>) {
         item,
     };
     let deadline = tokio::time::Instant::now() + OPERATION_DEADLINE;
-    let mut connection = match tokio::time::timeout_at(deadline, context.pool.acquire()).await {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(e)) => return fail(&context, &row, &format!("no connection: {e}"), false).await,
-        Err(_) => return fail(&context, &row, "no connection in time", false).await,
-    };
-    let begin = sqlx::Connection::begin(&mut *connection);
-    let mut transaction = match tokio::time::timeout_at(deadline, begin).await {
-        Ok(Ok(transaction)) => transaction,
-        failed => {
-            drop(failed);
-            connection.close_on_drop();
-            return fail(&context, &row, "the transaction could not begin", false).await;
+    let mut connection;
+    let mut transaction;
+    let mut closed = 0;
+    loop {
+        connection = match tokio::time::timeout_at(deadline, context.pool.acquire()).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(e)) => {
+                let why = error("no connection", &e, &[]).to_string();
+                return fail(&context, &row, &why, false).await;
+            }
+            Err(_) => return fail(&context, &row, "no connection in time", false).await,
+        };
+        let begin = sqlx::Connection::begin(&mut *connection);
+        match tokio::time::timeout_at(deadline, begin).await {
+            Ok(Ok(begun)) => {
+                transaction = begun;
+                break;
+            }
+            // A connection the server closed (it restarted): the pool
+            // drops it; the next may be live.
+            Ok(Err(e)) if closed_connection(&e) && closed < context.pool_size => closed += 1,
+            _ => return fail(&context, &row, "the transaction could not begin", false).await,
         }
-    };
+    }
     let ran = {
         let handler = Arc::clone(&context.handler);
         let tx: &mut PgConnection = &mut transaction;
@@ -830,27 +852,34 @@ async fn roll_back(transaction: sqlx::Transaction<'_, sqlx::Postgres>) -> bool {
 async fn fail(context: &Context, row: &Claimed, why: &str, unreadable: bool) {
     let message = crate::text::sanitize(why, MAX_ERROR);
     let delay = context.backoff.delay(row.attempt);
-    let recorded = sqlx::query_scalar::<_, String>(context.sql.FAIL.clone())
-        .bind(row.seq)
-        .bind(&*row.token)
-        .bind(i32::try_from(context.max_attempts).unwrap_or(i32::MAX))
-        .bind(micros(delay))
-        .bind(&message)
-        .bind(unreadable)
-        .fetch_optional(&context.pool);
-    let state = match tokio::time::timeout(OPERATION_DEADLINE, recorded).await {
-        Ok(Ok(state)) => state,
-        Ok(Err(e)) => {
-            return context.emit(&WorkerEvent::Unavailable {
-                error: error("recording a failed attempt", &e, &[&row.key, &row.token]).to_string(),
-            });
-        }
-        Err(_) => {
-            return context.emit(&WorkerEvent::Unavailable {
-                error: format!(
-                    "recording a failed attempt: no answer within {OPERATION_DEADLINE:?}"
-                ),
-            });
+    let deadline = tokio::time::Instant::now() + OPERATION_DEADLINE;
+    let mut closed = 0;
+    let state = loop {
+        let recorded = sqlx::query_scalar::<_, String>(context.sql.FAIL.clone())
+            .bind(row.seq)
+            .bind(&*row.token)
+            .bind(i32::try_from(context.max_attempts).unwrap_or(i32::MAX))
+            .bind(micros(delay))
+            .bind(&message)
+            .bind(unreadable)
+            .fetch_optional(&context.pool);
+        match tokio::time::timeout_at(deadline, recorded).await {
+            Ok(Ok(state)) => break state,
+            // Fenced by the token: run again, it records the attempt once.
+            Ok(Err(e)) if closed_connection(&e) && closed < context.pool_size => closed += 1,
+            Ok(Err(e)) => {
+                return context.emit(&WorkerEvent::Unavailable {
+                    error: error("recording a failed attempt", &e, &[&row.key, &row.token])
+                        .to_string(),
+                });
+            }
+            Err(_) => {
+                return context.emit(&WorkerEvent::Unavailable {
+                    error: format!(
+                        "recording a failed attempt: no answer within {OPERATION_DEADLINE:?}"
+                    ),
+                });
+            }
         }
     };
     let (key, id) = (row.key.clone(), row.label.clone());

@@ -545,10 +545,9 @@ async fn a_store_that_is_down_is_503_and_nothing_is_done() {
     let headers = [(smartcomply::SIGNATURE_HEADER, header.as_str())];
     let (status, text) = server.post(SMARTCOMPLY, &headers, &body).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        text,
-        "idempotency store unavailable: connecting: connection refused"
-    );
+    // A fixed text: the store's own message stays in the receiver's logs.
+    assert_eq!(text, utility_webhooks::axum::STORE_UNAVAILABLE);
+    assert!(!text.contains("refused"), "{text}");
     assert_eq!(server.take(), [Delivery::Unavailable(id.to_string())]);
     // Forged deliveries are still refused before the store is asked.
     let status = server.smartcomply("whsec_forged", now(), &body).await;

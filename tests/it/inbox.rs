@@ -1193,8 +1193,20 @@ async fn a_stopped_database_is_a_fast_503_never_a_2xx() {
         return;
     };
     let f = Fixture::new(&server).await;
-    f.smartcomply(&smartcomply_body("evt_up", "2026-05-05T15:10:00Z", None))
-        .await;
+    // A worker whose pool holds connections when the server goes away, and
+    // a lease far longer than the test waits: an attempt lost to a closed
+    // connection would show.
+    let script = Arc::new(Script::default());
+    let worker = f.start(&script, |w| w.lease(Duration::from_secs(60)));
+    for n in 0..8 {
+        let id = format!("evt_up_{n}");
+        f.smartcomply(&smartcomply_body(&id, "2026-05-05T15:10:00Z", None))
+            .await;
+    }
+    f.until(Duration::from_secs(20), "done before the stop", |s| {
+        s.done == 8
+    })
+    .await;
     server.stop();
     let body = smartcomply_body("evt_down", "2026-05-05T15:10:00Z", None);
     let event = smartcomply::parse(&body).unwrap();
@@ -1220,9 +1232,23 @@ async fn a_stopped_database_is_a_fast_503_never_a_2xx() {
     );
     assert_eq!(Error::from(err).http_status(), 503);
     server.restart();
-    // The pool's connections died with the server: accept finds new ones.
+    // The pool's connections died with the server: accept finds new ones,
+    // and so do the worker's claims and handlers, with no attempt lost.
     let receipt = f.inbox.accept(&(event, &body[..])).await.unwrap();
     assert_eq!(receipt.items()[0].admission(), Admission::Accepted);
+    f.until(Duration::from_secs(20), "done after the restart", |s| {
+        s.done == 9
+    })
+    .await;
+    worker.stop().await;
+    let detail = f.inbox.get("smartcomply:evt_down").await.unwrap().unwrap();
+    let log: Vec<_> = detail
+        .attempt_log
+        .iter()
+        .map(|a| (a.n, a.error.clone()))
+        .collect();
+    assert_eq!(log, [(1, None)]);
+    assert_eq!(f.effects_of("smartcomply:evt_down").await.len(), 1);
 }
 
 #[tokio::test]
