@@ -135,10 +135,9 @@ async fn inbox_on(url: &str, table: &str) -> Inbox {
     inbox
 }
 
-/// Deliveries per second through the inbox's accepting handler; with
-/// `work`, its workers insert each item's effect beside it.
-async fn inbox_round(url: &str, round: usize, work: bool) -> f64 {
-    let inbox = inbox_on(url, "bench_http_inbox").await;
+/// Serve `app` on a free loopback port: the SmartComply route's URL, and
+/// the server's task.
+async fn serve(app: Router) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .unwrap();
@@ -146,6 +145,16 @@ async fn inbox_round(url: &str, round: usize, work: bool) -> f64 {
         "http://{}/webhooks/smartcomply",
         listener.local_addr().unwrap()
     );
+    (
+        base,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    )
+}
+
+/// Deliveries per second through the inbox's accepting handler; with
+/// `work`, its workers insert each item's effect beside it.
+async fn inbox_round(url: &str, round: usize, work: bool) -> f64 {
+    let inbox = inbox_on(url, "bench_http_inbox").await;
     let app = Router::new()
         .route("/webhooks/smartcomply", post(accept_hook))
         .with_state(App {
@@ -153,7 +162,7 @@ async fn inbox_round(url: &str, round: usize, work: bool) -> f64 {
             smartcomply: smartcomply::Verifier::new(SECRET).unwrap(),
             smarterwx: smarterwx::Verifier::new(SECRET).unwrap(),
         });
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (base, server) = serve(app).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = work.then(|| {
         let worker = inbox
@@ -202,14 +211,7 @@ async fn receiver_round(url: &str, round: usize) -> f64 {
         )
         .with_work(work),
     );
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let base = format!(
-        "http://{}/webhooks/smartcomply",
-        listener.local_addr().unwrap()
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (base, server) = serve(app).await;
     let body = common::fixture("smartcomply/partner.approved.json");
     let rate = rounds::deliveries_per_second(
         vec![base],
