@@ -38,6 +38,9 @@
 //!   memory, on Redis (feature `redis`), or on PostgreSQL (feature
 //!   `postgres`), where the completion commits in the work's own
 //!   transaction: exactly once.
+//! - `inbox` (feature `postgres`): answer the vendor as soon as the
+//!   delivery is committed to PostgreSQL, and let workers do the work
+//!   exactly once, with retries, a dead state, order per key and replay.
 //! - [`Error`]: one error type; its [`http_status`](Error::http_status)
 //!   is the answer to give.
 //! - [`drift`]: what a body holds that the models do not take in. The
@@ -67,6 +70,9 @@ mod unreadable;
 pub mod axum;
 pub mod drift;
 pub mod idempotency;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod inbox;
 pub mod smartcomply;
 pub mod smarterwx;
 #[cfg(feature = "testing")]

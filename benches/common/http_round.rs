@@ -11,7 +11,7 @@ use utility_webhooks::smartcomply;
 /// Send `count` SmartComply events, each `template` with a fresh id (made
 /// from `tag`), signed with `secret` before the clock starts, to `bases`
 /// round robin with `concurrency` requests in flight. Every answer must be
-/// `204`. Returns deliveries per second.
+/// a `2xx`. Returns deliveries per second.
 pub async fn deliveries_per_second(
     bases: Vec<String>,
     template: &[u8],
@@ -54,7 +54,8 @@ pub async fn deliveries_per_second(
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(response.status(), 204, "a fresh event is processed");
+                let status = response.status();
+                assert!(status.is_success(), "a fresh event is taken: {status}");
             }
         });
     }

@@ -171,10 +171,10 @@ mod answer;
 mod dynamic;
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
-mod run;
+pub(crate) mod run;
 mod token;
 
 pub use answer::Answer;

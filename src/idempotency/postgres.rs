@@ -320,10 +320,64 @@ pub enum KeyState {
     Free,
 }
 
+/// The connection options of the PostgreSQL URL `url`, with a
+/// `statement_timeout` of [`STATEMENT_TIMEOUT_MS`]; a URL that cannot be
+/// read is [`StoreErrorKind::Unavailable`], and its text is not echoed.
+pub(crate) fn url_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    let unreadable = || {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            "the PostgreSQL URL cannot be read",
+        )
+    };
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        return Err(unreadable());
+    }
+    let options: PgConnectOptions = url.parse().map_err(|_| unreadable())?;
+    Ok(options.options([("statement_timeout", STATEMENT_TIMEOUT_MS)]))
+}
+
+/// `pool` connected with `options` within [`OPERATION_DEADLINE`], or
+/// [`StoreErrorKind::Unavailable`]: nothing was sent that could apply.
+pub(crate) async fn open(
+    pool: PgPoolOptions,
+    options: PgConnectOptions,
+) -> Result<PgPool, StoreError> {
+    timeout(
+        Instant::now() + OPERATION_DEADLINE,
+        pool.connect_with(options),
+    )
+    .await
+    .ok_or_else(|| {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            "timed out connecting to PostgreSQL",
+        )
+    })?
+    .map_err(|e| not_sent("connecting to PostgreSQL", &e))
+}
+
+/// `name` as a table name, if it is a plain SQL identifier of at most
+/// `max` bytes ([`valid_table`]); otherwise
+/// [`StoreErrorKind::Unavailable`]: no text goes into the SQL unchecked.
+pub(crate) fn table_name(name: &str, max: usize) -> Result<Arc<str>, StoreError> {
+    if valid_table(name) && name.len() <= max {
+        return Ok(name.into());
+    }
+    Err(StoreError::new(
+        StoreErrorKind::Unavailable,
+        format!(
+            "the table name is not a plain SQL identifier \
+             ([a-z_][a-z0-9_]*, at most {max} bytes)"
+        ),
+    ))
+}
+
 /// Whether `name` is a plain SQL identifier: a lowercase ASCII letter or
 /// `_`, then lowercase letters, digits and `_`, at most 54 bytes (so that
 /// its index's name, `<name>_expires`, fits PostgreSQL's 63).
-fn valid_table(name: &str) -> bool {
+pub(crate) fn valid_table(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
         && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
@@ -357,34 +411,12 @@ impl PostgresStore {
     /// are repaired by the pool, and by the store's one retry on a broken
     /// connection.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let unreadable = || {
-            StoreError::new(
-                StoreErrorKind::Unavailable,
-                "the PostgreSQL URL cannot be read",
-            )
-        };
-        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-        if !matches!(scheme, Some("postgres" | "postgresql")) {
-            return Err(unreadable());
-        }
-        let options: PgConnectOptions = url.parse().map_err(|_| unreadable())?;
-        let options = options.options([("statement_timeout", STATEMENT_TIMEOUT_MS)]);
-        let connecting = PgPoolOptions::new()
+        let options = url_options(url)?;
+        let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(false)
-            .connect_with(options);
-        let pool = timeout(Instant::now() + OPERATION_DEADLINE, connecting)
-            .await
-            .ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    "timed out connecting to PostgreSQL",
-                )
-            })?
-            // Nothing was sent that could apply.
-            .map_err(|e| not_sent("connecting to PostgreSQL", &e))?;
-        Ok(Self::new(pool))
+            .test_before_acquire(false);
+        Ok(Self::new(open(pool, options).await?))
     }
 
     /// A store on the host's own pool, with the default table and
@@ -437,14 +469,7 @@ impl PostgresStore {
     /// Anything else is refused with [`StoreErrorKind::Unavailable`]: no
     /// text goes into the SQL unchecked.
     pub fn with_table(mut self, name: &str) -> Result<Self, StoreError> {
-        if !valid_table(name) {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                "the table name is not a plain SQL identifier \
-                 ([a-z_][a-z0-9_]*, at most 54 bytes)",
-            ));
-        }
-        self.table = name.into();
+        self.table = table_name(name, 54)?;
         self.statements = Arc::new(Statements::new(name));
         Ok(self)
     }
@@ -483,7 +508,7 @@ impl PostgresStore {
         let statement = sqlx::raw_sql(self.statements.schema.clone());
         match timeout(deadline, statement.execute(&mut *connection)).await {
             Some(Ok(_)) => Ok(()),
-            Some(Err(e)) => Err(error("migrate", &e, &[]).error),
+            Some(Err(e)) => Err(error("migrate", &e, &[])),
             None => Err(no_answer("migrate", MIGRATE_DEADLINE)),
         }
     }
@@ -504,7 +529,7 @@ impl PostgresStore {
             .bind(micros(self.retention));
         match timeout(deadline, statement.execute(&mut *connection)).await {
             Some(Ok(done)) => Ok(done.rows_affected()),
-            Some(Err(e)) => Err(error("purge", &e, &[]).error),
+            Some(Err(e)) => Err(error("purge", &e, &[])),
             None => Err(no_answer("purge", OPERATION_DEADLINE)),
         }
     }
@@ -536,7 +561,7 @@ impl PostgresStore {
                 .bind(key);
         let row = match timeout(deadline, statement.fetch_optional(&mut *connection)).await {
             Some(Ok(row)) => row,
-            Some(Err(e)) => return Err(error("status", &e, &[key]).error),
+            Some(Err(e)) => return Err(error("status", &e, &[key])),
             None => return Err(no_answer("status", OPERATION_DEADLINE)),
         };
         let Some((state, left_us, attempts, last_error)) = row else {
@@ -696,7 +721,7 @@ impl PostgresStore {
             let deadline = Instant::now() + OPERATION_DEADLINE;
             let failed = match timeout(deadline, transaction.commit()).await {
                 Some(Ok(())) => return Ok(Outcome::Done(value)),
-                Some(Err(e)) => error("commit", &e, &[key, lease.token()]).error,
+                Some(Err(e)) => error("commit", &e, &[key, lease.token()]),
                 None => no_answer("commit", OPERATION_DEADLINE),
             };
             // Committed or not? A release answers: it refuses a key this
@@ -771,7 +796,7 @@ impl PostgresStore {
             };
             let rows = match timeout(deadline, query.fetch_all(&mut *connection)).await {
                 Some(Ok(rows)) => rows,
-                Some(Err(e)) => return Err(error(what, &e, &hidden)),
+                Some(Err(e)) => return Err(failure(what, &e, &hidden)),
                 None => {
                     return Err(Failure {
                         error: no_answer(what, OPERATION_DEADLINE),
@@ -959,7 +984,7 @@ fn micros(duration: Duration) -> i64 {
 }
 
 /// No answer by the client's deadline: the statement may have applied.
-fn no_answer(what: &str, after: Duration) -> StoreError {
+pub(crate) fn no_answer(what: &str, after: Duration) -> StoreError {
     StoreError::new(
         StoreErrorKind::Uncertain,
         format!("{what}: no answer within {after:?}"),
@@ -969,7 +994,7 @@ fn no_answer(what: &str, after: Duration) -> StoreError {
 /// A sqlx error from before anything was sent (connecting, waiting for a
 /// connection, beginning): [`StoreErrorKind::Unavailable`] whatever it was,
 /// with [`error`]'s message.
-fn not_sent(what: &str, e: &sqlx::Error) -> StoreError {
+pub(crate) fn not_sent(what: &str, e: &sqlx::Error) -> StoreError {
     let (_, how) = describe(e, &[]);
     StoreError::new(StoreErrorKind::Unavailable, format!("{what}: {how}"))
 }
@@ -980,12 +1005,17 @@ fn not_sent(what: &str, e: &sqlx::Error) -> StoreError {
 /// error its SQLSTATE and reason, bounded and escaped, with each of
 /// `hidden` (the key, the token) taken out; and whether the connection
 /// turned out to be broken.
-fn error(what: &str, e: &sqlx::Error, hidden: &[&str]) -> Failure {
+fn failure(what: &str, e: &sqlx::Error, hidden: &[&str]) -> Failure {
     let (kind, how) = describe(e, hidden);
     Failure {
         error: StoreError::new(kind, format!("{what}: {how}")),
         broken: broken(e),
     }
+}
+
+/// [`failure`]'s error alone.
+pub(crate) fn error(what: &str, e: &sqlx::Error, hidden: &[&str]) -> StoreError {
+    failure(what, e, hidden).error
 }
 
 /// Whether `e` says the connection is gone (so that a statement may be
@@ -1138,26 +1168,22 @@ mod tests {
     #[test]
     fn errors_are_classified_and_tell_no_secret() {
         let refused = sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
-        let e = error("claim", &refused, &[]).error;
+        let e = error("claim", &refused, &[]);
         assert_eq!(e.kind(), StoreErrorKind::Unavailable);
         assert_eq!(
             e.to_string(),
             "idempotency store unavailable: claim: connection refused"
         );
         let reset = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
-        let failure = error("claim", &reset, &[]);
-        assert_eq!(failure.error.kind(), StoreErrorKind::Uncertain);
-        assert!(
-            failure.broken,
-            "a reset connection is sent again on another"
-        );
-        let timed_out = error("claim", &sqlx::Error::PoolTimedOut, &[]);
+        let lost = failure("claim", &reset, &[]);
+        assert_eq!(lost.error.kind(), StoreErrorKind::Uncertain);
+        assert!(lost.broken, "a reset connection is sent again on another");
+        let timed_out = failure("claim", &sqlx::Error::PoolTimedOut, &[]);
         assert_eq!(timed_out.error.kind(), StoreErrorKind::Unavailable);
         assert!(!timed_out.broken);
         let config = sqlx::Error::Configuration("postgres://u:hunter2@h/db".into());
         assert!(
             !error("connect", &config, &[])
-                .error
                 .to_string()
                 .contains("hunter2")
         );

@@ -310,7 +310,7 @@ where
 
 /// The future that `make` returns, run with every panic (in `make` or in
 /// a poll) caught.
-async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
+pub(crate) async fn catching<F, Fut>(make: F) -> std::thread::Result<Fut::Output>
 where
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -397,7 +397,7 @@ async fn complete<S: Store + ?Sized>(store: &S, lease: &Lease) -> Result<(), Sto
 }
 
 /// What a panic said, for [`Outcome::Panicked`].
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(text) = panic.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = panic.downcast_ref::<String>() {

@@ -164,6 +164,10 @@ use notification::NAMESPACE as VENDOR;
 pub use item::{Item, Stale};
 #[cfg(fuzzing)]
 pub(crate) use notification::Batch;
+/// The notifications of a body as raw JSON, each exactly as sent (the
+/// inbox stores each on its own).
+#[cfg(feature = "postgres")]
+pub(crate) use notification::split;
 pub use notification::{EventType, Message, Notification, NotificationId, UnknownMessage};
 pub use referral::{
     ActivityCode, Address, AuthorityType, Enquiry, EnquirySource, LocationInRoad, LocationType,

@@ -317,7 +317,7 @@ pub(super) fn raws(body: &[u8]) -> Vec<&str> {
 /// The notifications of `body` as raw JSON, each exactly as sent, and
 /// whether the body is one bare notification object; `None` unless the
 /// whole body is one syntactically valid JSON array or object.
-fn split(body: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
+pub(crate) fn split(body: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
     match body.trim_ascii_start().first()? {
         b'{' => Some((vec![serde_json::from_slice::<&RawValue>(body).ok()?], true)),
         b'[' => {

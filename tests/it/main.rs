@@ -22,6 +22,8 @@ mod extractor;
 /// The recipe `PostgresStore`'s docs show, run by `postgres_store`.
 #[cfg(feature = "postgres")]
 mod handler_recipe;
+mod inbox;
+mod inbox_process;
 mod postgres_store;
 mod properties;
 mod redis_cluster;

@@ -535,3 +535,97 @@ fn a_large_body_is_read_on_a_blocking_thread_in_the_request_s_subscriber() {
         "{text}"
     );
 }
+
+/// The inbox's events: accepted, duplicate and parked when a delivery is
+/// stored; processed, failed and dead as workers go; never the JSON or a
+/// token.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn inbox_events_say_what_became_of_each_item() {
+    use common::inbox::smartcomply_body;
+    use common::postgres::{PgServer, unique_table};
+    use utility_webhooks::inbox::Inbox;
+
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    let out = Captured::default();
+    // One thread: the workers' tasks report to this subscriber too.
+    let _traced = tracing::subscriber::set_default(subscriber(&out));
+    let inbox = Inbox::connect(server.url())
+        .await
+        .unwrap()
+        .with_table(&unique_table("traced"))
+        .unwrap();
+    inbox.migrate().await.unwrap();
+    let accept = |body: Vec<u8>| {
+        let inbox = inbox.clone();
+        async move {
+            let read = match smartcomply::parse(&body) {
+                Ok(event) => Ok(event),
+                Err(utility_webhooks::Error::Payload(e)) => Err(e.unreadable().unwrap().clone()),
+                Err(e) => panic!("{e}"),
+            };
+            inbox.accept(&(read, body)).await.unwrap();
+        }
+    };
+    let secret_text = "SECRET_NOTE_IN_THE_BODY";
+    let body = smartcomply_body("evt_traced_ok", "2026-05-05T15:10:00Z", Some(secret_text));
+    accept(body.clone()).await;
+    accept(body).await;
+    accept(smartcomply_body(
+        "evt_traced_fails",
+        "2026-05-05T15:10:00Z",
+        None,
+    ))
+    .await;
+    accept(
+        br#"{"id":"evt_traced_unfit","type":"test.failed","created_at":"2026-05-05T15:10:00Z","data":{}}"#
+            .to_vec(),
+    )
+    .await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = inbox
+        .worker(|job, _| {
+            let fails = job.item().id() == "evt_traced_fails";
+            Box::pin(async move { if fails { Err("no luck") } else { Ok(()) } })
+        })
+        .max_attempts(1)
+        .poll(Duration::from_millis(50))
+        .shutdown(async move {
+            let _ = stopped.await;
+        });
+    let running = tokio::spawn(worker.run());
+    let started = std::time::Instant::now();
+    loop {
+        let stats = inbox.stats().await.unwrap();
+        if stats.done == 1 && stats.dead == 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    let text = out.text();
+    for (event, key) in [
+        ("inbox.accepted", "smartcomply:evt_traced_ok"),
+        ("inbox.duplicate", "smartcomply:evt_traced_ok"),
+        ("inbox.parked", "smartcomply:evt_traced_unfit"),
+        ("inbox.processed", "smartcomply:evt_traced_ok"),
+        ("inbox.failed", "smartcomply:evt_traced_fails"),
+        ("inbox.dead", "smartcomply:evt_traced_fails"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(event) && l.contains(key))
+            .unwrap_or_else(|| panic!("no {event} for {key} in:\n{text}"));
+        assert!(
+            line.contains(&format!("key={key}")) || line.contains(&format!("key=\"{key}\"")),
+            "{line}"
+        );
+    }
+    assert!(text.contains("error=\"no luck\""), "{text}");
+    assert!(!text.contains(secret_text), "{text}");
+    assert!(!text.contains(common::postgres::PASSWORD), "{text}");
+}

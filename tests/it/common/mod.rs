@@ -8,6 +8,8 @@ pub mod differential;
 #[cfg(feature = "axum")]
 pub mod example;
 #[cfg(feature = "postgres")]
+pub mod inbox;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
