@@ -13,6 +13,7 @@ use utility_webhooks_receiver as receiver;
 
 mod axum_minimal;
 mod axum_receiver;
+mod console;
 mod delivery_faults;
 mod drift;
 mod exactly_once;
