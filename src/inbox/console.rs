@@ -88,8 +88,10 @@
 //!   `Sec-Fetch-Site` is present and not `same-origin`, or whose `Origin`
 //!   is not the host it was sent to. (The scheme is not compared: the
 //!   router cannot know whether TLS ended before it. A proxy in front must
-//!   pass the `Host` the browser used.) Clients that are not browsers send
-//!   neither header and are not refused.
+//!   pass the `Host` the browser used.) Under `no-referrer` a browser
+//!   sends `Origin: null` with the page's own forms: that is accepted only
+//!   with `Sec-Fetch-Site: same-origin`, which no page can forge. Clients
+//!   that are not browsers send neither header and are not refused.
 //!
 //! The router has no auth of its own: [`AdminToken::guard`] adds it in
 //! one line, or put it behind the host's own.
@@ -644,15 +646,22 @@ async fn same_site_posts(request: Request, next: Next) -> Response {
 /// Whether a browser would call this request same-origin: no
 /// `Sec-Fetch-Site`, or `same-origin`; and no `Origin`, or one whose host
 /// and port are the `Host` the request was sent to.
+///
+/// Under `Referrer-Policy: no-referrer` a browser sends `Origin: null`
+/// with the page's own forms; `Sec-Fetch-Site: same-origin`, which no page
+/// can set, then vouches for the request. Without it, `null` is refused.
 fn same_origin(headers: &HeaderMap, uri: &Uri) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if site != "same-origin" {
-            return false;
-        }
-    }
+    let vouched = match headers.get("sec-fetch-site") {
+        Some(site) if site == "same-origin" => true,
+        Some(_) => return false,
+        None => false,
+    };
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
     };
+    if origin == "null" {
+        return vouched;
+    }
     let Ok(origin) = origin.to_str() else {
         return false;
     };
@@ -660,7 +669,7 @@ fn same_origin(headers: &HeaderMap, uri: &Uri) -> bool {
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
     else {
-        // `null`, or a scheme a page of the console never has.
+        // A scheme a page of the console never has.
         return false;
     };
     let host = match headers.get(HOST) {
@@ -711,6 +720,8 @@ mod tests {
                 ("origin", "http://127.0.0.1:3000"),
                 ("sec-fetch-site", "same-origin"),
             ],
+            // A form of the page itself under `Referrer-Policy: no-referrer`.
+            vec![host, ("origin", "null"), ("sec-fetch-site", "same-origin")],
         ] {
             assert!(same_origin(&headers(&allowed), &uri), "{allowed:?}");
         }
@@ -722,6 +733,12 @@ mod tests {
             vec![host, ("origin", "http://127.0.0.1:3001")],
             vec![host, ("origin", "http://127.0.0.1:3000.evil.example")],
             vec![host, ("origin", "null")],
+            vec![host, ("origin", "null"), ("sec-fetch-site", "cross-site")],
+            vec![
+                host,
+                ("origin", "http://evil.example"),
+                ("sec-fetch-site", "same-origin"),
+            ],
             vec![host, ("origin", "http://127.0.0.1:3000/")],
             vec![("origin", "http://127.0.0.1:3000")],
             vec![

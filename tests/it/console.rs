@@ -361,6 +361,12 @@ async fn every_route_shows_each_state_in_the_promised_shapes() {
         "evt_dead: the GIS call failed <b>500</b>"
     );
     assert_eq!(dead[0]["next_attempt_at"], Value::Null);
+    let retrying_page = get(&router, "/?state=retrying").await;
+    assert!(
+        retrying_page
+            .body
+            .contains("<div class=\"next\">next attempt 20")
+    );
     let retrying = get(&router, "/api/deliveries?state=retrying").await.json();
     assert!(
         retrying[0]["next_attempt_at"]
@@ -489,7 +495,8 @@ async fn every_route_shows_each_state_in_the_promised_shapes() {
     }
     assert!(page.body.contains("<b id=\"oldest-pending\">"));
     assert!(page.body.contains(
-        "waiting for <a href=\"deliveries/smartcomply%3Aevt_dead\">smartcomply:evt_dead</a>"
+        "waiting for <a class=\"clip\" href=\"deliveries/smartcomply%3Aevt_dead\" \
+         title=\"smartcomply:evt_dead\">smartcomply:evt_dead</a>"
     ));
     assert!(page.body.contains("Retry all dead (1)"));
     assert!(
@@ -729,6 +736,12 @@ async fn without_the_token_401_and_from_another_site_403() {
         vec![BEARER, host, ("origin", "http://evil.example")],
         vec![BEARER, host, ("origin", "http://127.0.0.1:8081")],
         vec![BEARER, host, ("origin", "null")],
+        vec![
+            BEARER,
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-site"),
+        ],
         vec![BEARER, host, ("sec-fetch-site", "cross-site")],
         vec![BEARER, host, ("sec-fetch-site", "same-site")],
         vec![
@@ -832,10 +845,9 @@ async fn keys_are_data_and_sender_text_is_shown_as_text() {
     let page = get(&router, "/?state=discarded").await;
     assert!(page.body.contains("smartcomply:evt&lt;b&gt;bold&lt;/b&gt;"));
     assert!(!page.body.contains("<b>bold"));
-    assert!(
-        page.body
-            .contains("href=\"deliveries/smartcomply%3Aevt%22double\"")
-    );
+    assert!(page.body.contains(
+        "href=\"deliveries/smartcomply%3Aevt%22double\" title=\"smartcomply:evt&quot;double\""
+    ));
     assert!(page.body.contains(">smartcomply:evt&quot;double</a>"));
 
     // A SmarterWX enquiry's notes, typed by a member of the public.

@@ -239,24 +239,26 @@ fn index_live(view: &Index<'_>) -> Markup {
                 table.list {
                     thead { tr {
                         th { "Key" } th { "Type" } th { "State" } th.num { "Tries" }
-                        th { "Received" } th { "Next attempt" } th { "Order key" } th { "Last error" }
+                        th { "Received" } th { "Order key" } th { "Last error" }
                     } }
                     tbody {
                         @for (row, waits) in view.rows {
                             tr {
-                                td.key { a href={ "deliveries/" (encoded(&row.key)) } { (row.key) } }
+                                td.key { a.clip href={ "deliveries/" (encoded(&row.key)) } title=(row.key) { (row.key) } }
                                 td { span.vendor { (row.vendor) } " " (row.event_type.as_deref().unwrap_or("?")) }
                                 td {
                                     span.state.(row.state.as_str()) { (row.state.as_str()) }
                                     @if let Some(waits) = waits {
-                                        div.waits { "waiting for " a href={ "deliveries/" (encoded(waits)) } { (waits) } }
+                                        div.waits { "waiting for " a.clip href={ "deliveries/" (encoded(waits)) } title=(waits) { (waits) } }
+                                    }
+                                    @if let (State::Retrying, Some(next)) = (row.state, row.next_attempt_at) {
+                                        div.next { "next attempt " (when(next)) }
                                     }
                                 }
                                 td.num { (row.attempts) }
                                 td.time { (when(row.received_at)) }
-                                td.time { (row.next_attempt_at.map(when).unwrap_or_default()) }
-                                td.key { (row.order_key.as_deref().unwrap_or("")) }
-                                td.error title=[row.last_error.as_deref()] { (row.last_error.as_deref().unwrap_or("")) }
+                                td.key { span.clip title=[row.order_key.as_deref()] { (row.order_key.as_deref().unwrap_or("")) } }
+                                td.error { span.clip title=[row.last_error.as_deref()] { (row.last_error.as_deref().unwrap_or("")) } }
                             }
                         }
                     }
