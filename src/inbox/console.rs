@@ -59,9 +59,9 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `GET api/stats` | [`Stats`](super::Stats): `{"pending":n,"running":n,"retrying":n,"done":n,"dead":n,"parked":n,"discarded":n,"oldest_pending_age_s":x}` |
-//! | `GET api/deliveries?state=dead&limit=50` | `[`[`Delivery`](super::Delivery)`]`: `[{"key","vendor","event_type","id","state","attempts","last_error","received_at","next_attempt_at","order_key"}]`, newest first |
+//! | `GET api/deliveries?state=dead&limit=50` | [`Delivery`]s, newest first: `[{"key","vendor","event_type","id","state","attempts","last_error","received_at","next_attempt_at","order_key"}]` |
 //! | `GET api/deliveries/{key}` | [`DeliveryDetail`](super::DeliveryDetail): the same plus `"raw"` and `"attempt_log":[{"n","started_at","finished_at","error"}]`; `404` for an unknown key |
-//! | `POST api/deliveries/{key}/retry`, `.../discard`, `.../replay` | [`Change`](super::Change), with its [`http_status`](super::Change::http_status): `200` applied, `404` no such key, `409` refused in the row's state, `422` still unreadable |
+//! | `POST api/deliveries/{key}/retry`, `.../discard`, `.../replay` | [`Change`], with its [`http_status`](Change::http_status): `200` applied, `404` no such key, `409` refused in the row's state, `422` still unreadable |
 //! | `POST api/retry?state=dead` | `{"state":"dead","retried":n}`; the state must be `retrying`, `dead` or `discarded` |
 //!
 //! The list takes `state`, `vendor`, `event_type`, `limit` (1 to 500,

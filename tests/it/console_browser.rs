@@ -281,7 +281,7 @@ async fn in_chromium(server: &PgServer, chromium: &Path, driver: &Path) {
         Duration::from_secs(5),
     )
     .await;
-    save(&browser, "console-screenshot.png").await;
+    save(&browser, "console-screenshot.png", Some("body")).await;
 
     // The detail: the notes as text, and no handler ever ran.
     browser
@@ -329,7 +329,7 @@ async fn in_chromium(server: &PgServer, chromium: &Path, driver: &Path) {
         )
         .await
         .unwrap();
-    save(&browser, "console-detail-screenshot.png").await;
+    save(&browser, "console-detail-screenshot.png", None).await;
 
     // Retry: out of dead (no worker runs now, so it stays pending).
     browser
@@ -381,10 +381,20 @@ async fn in_chromium(server: &PgServer, chromium: &Path, driver: &Path) {
     browser.close().await.unwrap();
 }
 
-/// A screenshot of the page as `target/<name>`, kept as the run's
-/// artifact.
-async fn save(browser: &Client, name: &str) {
-    let png = browser.screenshot().await.unwrap();
+/// A screenshot as `target/<name>`, kept as the run's artifact: of the
+/// element `css` when given (the page's content, without the empty window
+/// below it), else of the window.
+async fn save(browser: &Client, name: &str, css: Option<&str>) {
+    let png = match css {
+        Some(css) => browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .screenshot()
+            .await
+            .unwrap(),
+        None => browser.screenshot().await.unwrap(),
+    };
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
