@@ -838,6 +838,9 @@ async fn keys_are_data_and_sender_text_is_shown_as_text() {
         let answer = get(&router, uri).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
     }
+    // Not UTF-8 once decoded: a plain 400, nothing looked up.
+    let not_utf8 = get(&router, "/api/deliveries/smartcomply%3A%FF%FE").await;
+    assert_eq!(not_utf8.status, StatusCode::BAD_REQUEST);
     // An unencoded `/` splits the path: another route, not another key.
     let split = get(&router, "/api/deliveries/smartcomply:evt/slash").await;
     assert_ne!(split.status, StatusCode::OK);
