@@ -22,7 +22,8 @@
 //! (roles `accept` and `both`: `202` once committed, `401` unsigned, `400`
 //! unreadable as a whole, `413` over 1 MiB, `503` when the database is
 //! down), `GET /webhooks/smarterwx` (the vendor's reachability check) and
-//! `GET /` (`200`).
+//! `GET /` (`200`); with `INBOX_ADMIN_TOKEN`, the console under `/inbox/`
+//! (`inbox::console`), in every role.
 //!
 //! The work inserts one row into `receiver_effects(key, order_key,
 //! event_time, attempt, processed_at)` (created at start if missing, no
@@ -274,14 +275,16 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// The operators' console, guarded by `INBOX_ADMIN_TOKEN`, mounted at
-/// `/inbox` (its HTML page and its JSON under `/inbox/api/`). It is built
-/// on the inbox's operations (`stats`, `list`, `get`, `retry`, `discard`,
-/// `replay`, `retry_all`), whose results serialize to the console's JSON;
-/// until its router is part of the crate, nothing is served there.
+/// The operators' console at `/inbox/` (its page, and its JSON under
+/// `/inbox/api/`), guarded by `INBOX_ADMIN_TOKEN`: a bearer token, or the
+/// HTTP Basic password with any user name.
 fn console(inbox: &Inbox, token: &str) -> Router<App> {
-    let _ = (inbox, token);
-    Router::new()
+    match inbox::console::AdminToken::new(token) {
+        Some(token) => {
+            Router::new().nest_service("/inbox", token.guard(inbox::console::router(inbox.clone())))
+        }
+        None => Router::new(),
+    }
 }
 
 /// Completes on Ctrl-C (or SIGTERM on Unix).

@@ -206,6 +206,9 @@
 //! password in a message.
 
 mod accept;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "postgres"))))]
+pub mod console;
 mod operations;
 mod sql;
 mod worker;

@@ -293,6 +293,12 @@ pub struct Purged {
     pub keys: u64,
 }
 
+/// The states [`Inbox::retry`] and [`Inbox::retry_all`] take a row from.
+pub(super) const RETRYABLE: [State; 3] = [State::Retrying, State::Dead, State::Discarded];
+/// The states [`Inbox::discard`] takes a row from.
+pub(super) const DISCARDABLE: [State; 4] =
+    [State::Pending, State::Retrying, State::Dead, State::Parked];
+
 /// A row as `list.sql` and `get.sql` give it (times in microseconds).
 type DeliveryRow = (
     String,
@@ -488,8 +494,7 @@ impl Inbox {
     /// fresh count of attempts: it does not wait for its schedule. Refused
     /// for the other states, and for a row whose JSON was purged.
     pub async fn retry(&self, key: &str) -> Result<Change, StoreError> {
-        let from = [State::Retrying, State::Dead, State::Discarded];
-        self.transition(key, State::Pending, &from).await
+        self.transition(key, State::Pending, &RETRYABLE).await
     }
 
     /// [`Inbox::retry`] every row in `state` (`retrying`, `dead` or
@@ -497,7 +502,7 @@ impl Inbox {
     /// returns how many.
     pub async fn retry_all(&self, state: State) -> Result<u64, StoreError> {
         const BATCH: i64 = 1000;
-        if !matches!(state, State::Retrying | State::Dead | State::Discarded) {
+        if !RETRYABLE.contains(&state) {
             return Ok(0);
         }
         let mut total = 0;
@@ -521,8 +526,7 @@ impl Inbox {
     /// never processed, and no longer holds the later items of its order
     /// key. Refused while it runs, and once done.
     pub async fn discard(&self, key: &str) -> Result<Change, StoreError> {
-        let from = [State::Pending, State::Retrying, State::Dead, State::Parked];
-        self.transition(key, State::Discarded, &from).await
+        self.transition(key, State::Discarded, &DISCARDABLE).await
     }
 
     /// Read a parked row's JSON again with the current model: when it reads

@@ -27,21 +27,21 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use utility_webhooks::{smartcomply, smarterwx};
 
-const SMARTCOMPLY_SECRET: &str = "whsec_inbox_process";
-const SMARTERWX_SECRET: &str = "swx inbox process";
+pub(crate) const SMARTCOMPLY_SECRET: &str = "whsec_inbox_process";
+pub(crate) const SMARTERWX_SECRET: &str = "swx inbox process";
 
 /// One process of the example, killed on drop; its stdout lines are
 /// collected as they come.
-struct Example {
+pub(crate) struct Example {
     child: Option<Child>,
-    base: String,
+    pub(crate) base: String,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Example {
     /// The example on a free port with `DATABASE_URL=url`, the secrets and
     /// `env`; returns once it listens.
-    fn start(url: &str, env: &[(&str, &str)]) -> Example {
+    pub(crate) fn start(url: &str, env: &[(&str, &str)]) -> Example {
         let port = free_port();
         let mut command = Command::new(common::example::binary("axum_inbox", "axum,postgres"));
         command
@@ -79,12 +79,12 @@ impl Example {
         }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
     }
 
     /// Wait until `line` is on its stdout.
-    async fn line(&self, line: &str) {
+    pub(crate) async fn line(&self, line: &str) {
         let started = Instant::now();
         while !self.lines().iter().any(|l| l == line) {
             assert!(
@@ -97,7 +97,7 @@ impl Example {
     }
 
     /// `SIGKILL`, and wait until it is gone.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -111,7 +111,7 @@ impl Drop for Example {
     }
 }
 
-fn client(timeout: Duration) -> reqwest::Client {
+pub(crate) fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(1))
@@ -121,7 +121,7 @@ fn client(timeout: Duration) -> reqwest::Client {
 }
 
 /// POST a SmartComply body, signed now (or with `header`).
-async fn post_smartcomply(
+pub(crate) async fn post_smartcomply(
     client: &reqwest::Client,
     base: &str,
     body: &[u8],
@@ -138,7 +138,7 @@ async fn post_smartcomply(
 }
 
 /// POST a SmarterWX body, signed.
-async fn post_smarterwx(
+pub(crate) async fn post_smarterwx(
     client: &reqwest::Client,
     base: &str,
     body: &[u8],

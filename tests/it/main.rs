@@ -14,6 +14,8 @@ use utility_webhooks_receiver as receiver;
 mod axum_minimal;
 mod axum_postgres;
 mod axum_receiver;
+mod console;
+mod console_browser;
 mod delivery_faults;
 mod drift;
 mod exactly_once;
