@@ -57,10 +57,12 @@
 mod wire;
 mod error;
 mod headers;
+mod read_error;
 mod signature;
 mod text;
 mod trace;
 mod unreadable;
+mod vendor;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -73,10 +75,12 @@ pub mod smarterwx;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use error::{Category, Error, ErrorKind, PayloadError};
+pub use error::{Error, ErrorKind, PayloadError};
 pub use headers::SignatureInput;
+pub use read_error::{Category, ReadError};
 pub use text::Escaped;
 pub use unreadable::Unreadable;
+pub use vendor::Vendor;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'
 /// raw data.

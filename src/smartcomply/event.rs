@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::error::PayloadError;
+use crate::read_error::ReadError;
 use crate::unreadable::Unreadable;
+use crate::vendor::Vendor;
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -65,36 +67,24 @@ impl Event {
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smartcomply:<id>`, a namespace no SmarterWX key shares.
     pub fn idempotency_key(&self) -> String {
-        idempotency_key(self.id.as_str())
+        VENDOR.key(self.id.as_str())
     }
 }
 
-/// `smartcomply:<id>`: the one place a SmartComply idempotency key is
-/// written.
-fn idempotency_key(id: &str) -> String {
-    crate::idempotency::key(NAMESPACE, id)
-}
+/// The vendor: the namespace of SmartComply idempotency keys, and its
+/// name in spans.
+pub(super) const VENDOR: Vendor = Vendor::SmartComply;
 
-/// The namespace of SmartComply idempotency keys, and the vendor's name
-/// in spans.
-pub(super) const NAMESPACE: &str = "smartcomply";
-
-/// The event of `body` as [`Unreadable`], with `error`, when `body` is one
-/// JSON object whose `id` and `type` are strings, whose `created_at` is an
-/// instant, and that has `data`, each sent once.
-fn unreadable(body: &[u8], error: &PayloadError) -> Option<Unreadable> {
+/// The `id`, `type` and raw JSON of `body`, when it is one JSON object
+/// whose `id` and `type` are strings, whose `created_at` is an instant,
+/// and that has `data`, each sent once: what an [`Unreadable`] event
+/// keeps.
+fn envelope(body: &[u8]) -> Option<(String, String, &str)> {
     let raw = std::str::from_utf8(body).ok()?;
     let envelope = wire::envelope::read_lenient::<EventData>(body)?;
     envelope.time?;
     envelope.payload?;
-    Some(Unreadable::new(
-        NAMESPACE,
-        None,
-        Some(envelope.id?),
-        Some(envelope.tag?),
-        raw,
-        error.clone(),
-    ))
+    Some((envelope.id?, envelope.tag?, raw))
 }
 
 impl crate::trace::Described for Event {
@@ -117,10 +107,17 @@ impl wire::Decode for Event {
         wire::peek_tag(body, EventData::TAG_KEY)
     }
 
-    fn with_context(body: &[u8], error: PayloadError) -> PayloadError {
-        match unreadable(body, &error) {
-            Some(event) => error.with_unreadable(event),
-            None => error,
+    fn with_context(body: &[u8], error: ReadError) -> PayloadError {
+        match envelope(body) {
+            Some((id, tag, raw)) => PayloadError::from_unreadable(Unreadable::new(
+                VENDOR,
+                None,
+                Some(id),
+                Some(tag),
+                raw,
+                error,
+            )),
+            None => error.into(),
         }
     }
 }

@@ -47,7 +47,7 @@ use crate::error::Error;
 use crate::headers::SignatureInput;
 use crate::signature::{self, Keys, Tags};
 use crate::trace;
-use event::NAMESPACE as VENDOR;
+use event::VENDOR;
 
 pub use backflow::{
     AssemblyDueSoon, AssemblyId, AssemblyType, TestFailed, TestId, TestReport, TestResult,

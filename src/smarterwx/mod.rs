@@ -159,7 +159,7 @@ use crate::trace;
 #[cfg(doc)]
 use crate::unreadable::Unreadable;
 use item::Window;
-use notification::NAMESPACE as VENDOR;
+use notification::VENDOR;
 
 pub use item::{Item, Stale};
 #[cfg(fuzzing)]
@@ -1001,7 +1001,7 @@ mod tests {
             assert!(!shown.contains(['\n', '\r', '\u{202e}']), "{shown}");
             assert!(shown.len() <= 2048, "{} bytes", shown.len());
         }
-        assert!(s.to_string().len() <= crate::error::MAX_DISPLAY);
+        assert!(s.to_string().len() <= crate::text::MAX_DISPLAY);
         assert!(s.to_string().contains("a\\nstale"), "{s}");
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use time::OffsetDateTime;
-use utility_webhooks::{smartcomply, smarterwx};
+use utility_webhooks::{Vendor, smartcomply, smarterwx};
 
 use receiver::{BODY_LIMIT, Delivery, Job, Parked, Receiver, WorkFuture, router};
 use utility_webhooks::idempotency::{Claim, Lease, MemoryStore, Store, StoreError, StoreErrorKind};
@@ -322,7 +322,7 @@ async fn a_smartcomply_event_the_model_cannot_read_is_parked_and_acknowledged() 
         let parked = server.parked.lock().unwrap();
         assert_eq!(parked.len(), 1);
         let p = &parked[0];
-        assert_eq!(p.vendor(), "smartcomply");
+        assert_eq!(p.vendor(), Vendor::SmartComply);
         assert_eq!(p.idempotency_key(), "smartcomply:evt_unreadable_1");
         assert_eq!(p.event_type(), Some("iu.exceedance_detected"));
         assert_eq!(p.raw(), body, "the event, byte for byte");
@@ -425,7 +425,7 @@ async fn a_batch_with_one_unreadable_notification_processes_two_and_parks_one() 
         let parked = server.parked.lock().unwrap();
         assert_eq!(parked.len(), 1);
         let p = &parked[0];
-        assert_eq!(p.vendor(), "smarterwx");
+        assert_eq!(p.vendor(), Vendor::SmarterWx);
         assert_eq!(p.index(), Some(1));
         assert_eq!(p.id(), Some(uuid(1).as_str()));
         assert_eq!(p.event_type(), Some(notifications[1].event_type()));
