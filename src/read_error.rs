@@ -6,7 +6,8 @@
 use std::fmt::{self, Write as _};
 
 use crate::text::{
-    Capped, MAX_DIGITS, MAX_DISPLAY, MAX_MESSAGE, MAX_PATH, MAX_PAYLOAD_DISPLAY, MAX_TYPE, sanitize,
+    Capped, MAX_DIGITS, MAX_DISPLAY, MAX_MESSAGE, MAX_PATH, MAX_PAYLOAD_DISPLAY, MAX_TYPE, longest,
+    sanitize,
 };
 
 /// Why a body, or one notification of it, does not read as the model: the
@@ -83,20 +84,19 @@ const LINE_OPEN: &str = " at line ";
 const COLUMN_OPEN: &str = " column ";
 
 const _: () = assert!(
-    INTRO.len()
-        + TYPE_OPEN.len()
-        + MAX_TYPE
-        + CLOSE.len()
-        + PATH_OPEN.len()
-        + MAX_PATH
-        + CLOSE.len()
-        + MESSAGE_OPEN.len()
-        + MAX_MESSAGE
-        + LINE_OPEN.len()
-        + MAX_DIGITS
-        + COLUMN_OPEN.len()
-        + MAX_DIGITS
-        <= MAX_PAYLOAD_DISPLAY
+    longest(
+        &[
+            INTRO,
+            TYPE_OPEN,
+            CLOSE,
+            PATH_OPEN,
+            CLOSE,
+            MESSAGE_OPEN,
+            LINE_OPEN,
+            COLUMN_OPEN
+        ],
+        &[MAX_TYPE, MAX_PATH, MAX_MESSAGE, MAX_DIGITS, MAX_DIGITS],
+    ) <= MAX_PAYLOAD_DISPLAY
         && MAX_PAYLOAD_DISPLAY <= MAX_DISPLAY
 );
 

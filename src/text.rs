@@ -36,6 +36,24 @@ pub(crate) const MAX_ID: usize = 64;
 /// The most digits a `usize` prints.
 pub(crate) const MAX_DIGITS: usize = 20;
 
+/// The longest a message can be, in bytes: its fixed text, and the most
+/// bytes of each part of it that is bounded on its own (sender text cut to
+/// its budget, a number, a message shown inside it). Each message checks
+/// this against its budget at compile time.
+pub(crate) const fn longest(fixed: &[&str], bounded: &[usize]) -> usize {
+    let (mut total, mut i) = (0, 0);
+    while i < fixed.len() {
+        total += fixed[i].len();
+        i += 1;
+    }
+    let mut i = 0;
+    while i < bounded.len() {
+        total += bounded[i];
+        i += 1;
+    }
+    total
+}
+
 /// Sender text made safe to echo in a message: escaped, and at most `max`
 /// bytes long.
 ///

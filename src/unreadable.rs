@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 
 use crate::read_error::ReadError;
 use crate::text::{
-    Bounded, Capped, MAX_DIGITS, MAX_DISPLAY, MAX_ID, MAX_PAYLOAD_DISPLAY, sanitize,
+    Bounded, Capped, MAX_DIGITS, MAX_DISPLAY, MAX_ID, MAX_PAYLOAD_DISPLAY, longest, sanitize,
 };
 use crate::vendor::Vendor;
 
@@ -234,15 +234,10 @@ const ID_CLOSE: &str = "`)";
 const ERROR_OPEN: &str = ": ";
 
 const _: () = assert!(
-    INTRO.len()
-        + INDEX_OPEN.len()
-        + MAX_DIGITS
-        + ID_OPEN.len()
-        + MAX_ID
-        + ID_CLOSE.len()
-        + ERROR_OPEN.len()
-        + MAX_PAYLOAD_DISPLAY
-        <= MAX_DISPLAY
+    longest(
+        &[INTRO, INDEX_OPEN, ID_OPEN, ID_CLOSE, ERROR_OPEN],
+        &[MAX_DIGITS, MAX_ID, MAX_PAYLOAD_DISPLAY],
+    ) <= MAX_DISPLAY
 );
 
 /// At most 1 KiB, whatever the body: the id is escaped and cut as the
