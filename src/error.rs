@@ -99,7 +99,7 @@ pub enum Error {
 /// assert_eq!(err.kind(), ErrorKind::MalformedSignature);
 /// assert_eq!(err.kind().as_str(), "MalformedSignature");
 /// assert!(err.kind().is_signature());
-/// assert_eq!(err.kind().http_status(), 401);
+/// assert_eq!(err.http_status(), 401);
 /// # Ok::<(), utility_webhooks::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,21 +158,6 @@ impl ErrorKind {
                 | ErrorKind::TimestampInFuture
         )
     }
-
-    /// The HTTP status to answer with (see [`Error::http_status`]).
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorKind::Payload => 400,
-            ErrorKind::TooManyNotifications => 413,
-            ErrorKind::EmptySecret | ErrorKind::RetentionTooShort => 500,
-            ErrorKind::Store => 503,
-            ErrorKind::MissingSignature
-            | ErrorKind::MalformedSignature
-            | ErrorKind::SignatureMismatch
-            | ErrorKind::TimestampTooOld
-            | ErrorKind::TimestampInFuture => 401,
-        }
-    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -221,7 +206,10 @@ impl Error {
     /// answer `2xx` rather than this `400`, which the vendor would retry
     /// and then give up on.
     ///
-    /// A handler's answer is one line:
+    /// The one way to get an error's status; for what is not an error (an
+    /// idempotency run's outcome, a batch's), see
+    /// [`Answer`](crate::idempotency::Answer). A handler's answer is one
+    /// line:
     ///
     /// ```
     /// use utility_webhooks::{Error, smarterwx::Verifier};
@@ -235,7 +223,17 @@ impl Error {
     /// assert_eq!(Error::SignatureMismatch.http_status(), 401);
     /// ```
     pub fn http_status(&self) -> u16 {
-        self.kind().http_status()
+        match self.kind() {
+            ErrorKind::Payload => 400,
+            ErrorKind::TooManyNotifications => 413,
+            ErrorKind::EmptySecret | ErrorKind::RetentionTooShort => 500,
+            ErrorKind::Store => 503,
+            ErrorKind::MissingSignature
+            | ErrorKind::MalformedSignature
+            | ErrorKind::SignatureMismatch
+            | ErrorKind::TimestampTooOld
+            | ErrorKind::TimestampInFuture => 401,
+        }
     }
 
     /// [`Error::http_status`] as an `http::StatusCode`, for frameworks built
@@ -488,7 +486,6 @@ mod tests {
             assert_eq!(kind.as_str(), name);
             assert_eq!(kind.to_string(), name);
             assert_eq!(e.http_status(), status);
-            assert_eq!(kind.http_status(), status);
             assert_eq!(e.is_signature(), status == 401);
             assert_eq!(e.is_payload(), status == 400);
         }

@@ -7,6 +7,12 @@ use super::{Outcome, StoreError};
 /// What to answer the vendor for a delivery: a status and, for `409`, a
 /// `Retry-After`.
 ///
+/// The one way to the status of what is not an [`Error`](crate::Error):
+/// an [`Outcome`] (`Answer::from(&outcome)`), a [`StoreError`]
+/// (`Answer::from(&error)`, `503`), what [`run`](super::run) returned
+/// (`Answer::of(&ran)`), and a batch of them (`collect()`). An `Error` has
+/// its own, [`Error::http_status`](crate::Error::http_status).
+///
 /// A SmarterWX batch claims each notification on its own, so it has one
 /// outcome per notification; the delivery gets the most serious of them
 /// (`503` over `500` over `409` over `204`), so that the vendor resends it
@@ -76,21 +82,9 @@ impl Answer {
     /// park the delivery (keep its JSON aside) and acknowledge it
     /// ([`Answer::ACKNOWLEDGE`]) instead of answering this.
     pub fn of<T, E>(ran: &Result<Outcome<T, E>, StoreError>) -> Self {
-        let severity = match ran {
-            Ok(Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed) => {
-                Severity::Acknowledge
-            }
-            Ok(Outcome::InProgress { .. }) => Severity::InProgress,
-            Ok(Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut) => Severity::Failed,
-            Err(_) => Severity::Unavailable,
-        };
-        let retry_after = match ran {
-            Ok(Outcome::InProgress { retry_after }) => *retry_after,
-            _ => Duration::ZERO,
-        };
-        Answer {
-            severity,
-            retry_after,
+        match ran {
+            Ok(outcome) => Answer::from(outcome),
+            Err(error) => Answer::from(error),
         }
     }
 
@@ -131,11 +125,15 @@ impl Answer {
 
 /// `duration` in whole seconds, rounded up, at least one: what a
 /// `Retry-After` header holds.
-pub(crate) fn whole_seconds(duration: Duration) -> u64 {
+fn whole_seconds(duration: Duration) -> u64 {
     let whole = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
     whole.max(1)
 }
 
+/// `204` for [`Outcome::Done`], [`Outcome::DoneNotRecorded`] and
+/// [`Outcome::Completed`]; `409` with its `Retry-After` for
+/// [`Outcome::InProgress`]; `500` for [`Outcome::Failed`],
+/// [`Outcome::Panicked`] and [`Outcome::TimedOut`].
 impl<T, E> From<&Outcome<T, E>> for Answer {
     fn from(outcome: &Outcome<T, E>) -> Self {
         match outcome {
@@ -144,12 +142,21 @@ impl<T, E> From<&Outcome<T, E>> for Answer {
                 retry_after: *retry_after,
             },
             Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed => {
-                Answer::default()
+                Answer::ACKNOWLEDGE
             }
-            Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => Answer {
-                severity: Severity::Failed,
-                retry_after: Duration::ZERO,
-            },
+            Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => Answer::FAILED,
+        }
+    }
+}
+
+/// `503`, whatever the error's kind: the work was not done, and the
+/// vendor retries later (see [`Answer::of`] for
+/// [`StoreErrorKind::Rejected`](super::StoreErrorKind::Rejected)).
+impl From<&StoreError> for Answer {
+    fn from(_: &StoreError) -> Self {
+        Answer {
+            severity: Severity::Unavailable,
+            retry_after: Duration::ZERO,
         }
     }
 }
@@ -195,6 +202,11 @@ mod tests {
         assert_eq!(Answer::from(&Outcome::<(), ()>::TimedOut), failed);
         assert_eq!(Answer::FAILED, failed);
         assert_eq!(Answer::ACKNOWLEDGE, Answer::default());
+        assert_eq!(Answer::from(&Outcome::<(), ()>::Completed), done);
+        let store_down = StoreError::new(StoreErrorKind::Rejected, "refused");
+        assert_eq!(Answer::from(&store_down), down);
+        assert_eq!(down.http_status(), 503);
+        assert_eq!(down.retry_after_secs(), None);
         assert_eq!(
             Answer::from(&Outcome::<(), ()>::Panicked("x".into())),
             failed

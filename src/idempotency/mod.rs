@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use utility_webhooks::idempotency::{self, MemoryStore, Outcome};
+//! use utility_webhooks::idempotency::{self, Answer, MemoryStore};
 //!
 //! /// The status to answer for one SmartComply event, by its key
 //! /// (`Event::idempotency_key`).
@@ -44,11 +44,9 @@
 //!         Ok::<_, std::io::Error>(())
 //!     })
 //!     .await;
-//!     match ran {
-//!         Ok(Outcome::InProgress { .. }) => 409, // with `Retry-After`
-//!         Ok(outcome) => outcome.http_status(),           // 204 or 500
-//!         Err(store_down) => store_down.http_status(),    // 503
-//!     }
+//!     // 204 or 500; 409 with `Answer::retry_after_secs`; 503: the store
+//!     // is down.
+//!     Answer::of(&ran).http_status()
 //! }
 //!
 //! let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
@@ -178,7 +176,6 @@ mod run;
 mod token;
 
 pub use answer::Answer;
-pub(crate) use answer::whole_seconds;
 pub use dynamic::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -443,8 +440,8 @@ impl fmt::Debug for Lease {
 ///
 /// Its message says what went wrong, never which key and never a
 /// connection password. It converts into the crate's
-/// [`Error`](crate::Error), whose HTTP status is `503`: the vendor retries
-/// later.
+/// [`Error`](crate::Error), whose HTTP status is `503`, and so is its
+/// [`Answer`] (`Answer::from(&error)`): the vendor retries later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
     kind: StoreErrorKind,
@@ -502,12 +499,6 @@ impl StoreError {
             self.kind,
             StoreErrorKind::Unavailable | StoreErrorKind::Uncertain
         )
-    }
-
-    /// The HTTP status to answer with: `503`, so that the vendor retries
-    /// later. The same name as [`Error::http_status`](crate::Error::http_status).
-    pub fn http_status(&self) -> u16 {
-        503
     }
 
     /// Who has the key, for a [`StoreErrorKind::LeaseLost`] made by
@@ -839,7 +830,7 @@ mod tests {
         );
         let rejected = StoreError::new(StoreErrorKind::Rejected, "claim: server error 22021");
         assert!(!rejected.is_transient());
-        assert_eq!(rejected.http_status(), 503);
+        assert_eq!(Answer::from(&rejected).http_status(), 503);
         assert_eq!(
             rejected.to_string(),
             "idempotency store refused it for good: claim: server error 22021"

@@ -89,7 +89,7 @@ mod code {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use utility_webhooks::idempotency::{Outcome, PostgresStore};
+/// use utility_webhooks::idempotency::{Answer, PostgresStore};
 ///
 /// # async fn example() -> Result<(), utility_webhooks::idempotency::StoreError> {
 /// let store = PostgresStore::connect("postgres://receiver:secret@127.0.0.1/billing")
@@ -112,7 +112,7 @@ mod code {
 ///         })
 ///     })
 ///     .await?; // the store is down: answer 503
-/// let status = outcome.http_status(); // 204, 409 or 500
+/// let status = Answer::from(&outcome).http_status(); // 204, 409 or 500
 /// # let _ = status;
 /// # Ok(())
 /// # }
@@ -619,7 +619,7 @@ impl PostgresStore {
     ///
     /// ```no_run
     /// # use std::time::Duration;
-    /// # use utility_webhooks::idempotency::{Outcome, PostgresStore};
+    /// # use utility_webhooks::idempotency::{Answer, Outcome, PostgresStore};
     /// # async fn example(store: &PostgresStore) -> Result<(), utility_webhooks::idempotency::StoreError> {
     /// let outcome = store
     ///     .run_in_transaction("smarterwx:fd07b9f3", Duration::from_secs(10), |tx, lease| {
@@ -637,7 +637,7 @@ impl PostgresStore {
     ///     .await?;
     /// match outcome {
     ///     Outcome::Done(_) | Outcome::Completed => { /* 204 */ }
-    ///     other => { let _ = other.http_status(); /* 409 or 500 */ }
+    ///     other => { let _ = Answer::from(&other).http_status(); /* 409 or 500 */ }
     /// }
     /// # Ok(())
     /// # }
@@ -1053,6 +1053,7 @@ fn describe(e: &sqlx::Error, hidden: &[&str]) -> (StoreErrorKind, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idempotency::Answer;
 
     /// Compiles only if the helper's future is `Send` (for
     /// `tokio::spawn`), whatever the work borrows from the transaction.
@@ -1070,10 +1071,7 @@ mod tests {
                     })
                 })
                 .await;
-            match outcome {
-                Ok(outcome) => outcome.http_status(),
-                Err(_) => 503,
-            }
+            Answer::of(&outcome).http_status()
         }
     }
 
