@@ -13,7 +13,7 @@
 //! use axum::{Router, extract::FromRef, routing::post};
 //! use utility_webhooks::axum::Verified;
 //! use utility_webhooks::idempotency::Answer;
-//! use utility_webhooks::{smartcomply, smarterwx};
+//! use utility_webhooks::{Escaped, smartcomply, smarterwx};
 //!
 //! #[derive(Clone, FromRef)]
 //! struct AppState {
@@ -22,14 +22,14 @@
 //! }
 //!
 //! async fn smartcomply_hook(Verified(event): Verified<smartcomply::Event>) -> Answer {
-//!     println!("{} {}", event.kind(), event.id); // sender text, escaped
+//!     println!("{} {}", Escaped(event.event_type()), event.id); // sender text, escaped
 //!     Answer::default() // 204
 //! }
 //!
 //! async fn smarterwx_hook(Verified(batch): Verified<Vec<smarterwx::Item>>) -> Answer {
 //!     for item in batch {
 //!         match item {
-//!             smarterwx::Item::Notification(n) => println!("{} {}", n.kind(), n.uuid),
+//!             smarterwx::Item::Notification(n) => println!("{} {}", Escaped(n.event_type()), n.uuid),
 //!             smarterwx::Item::Unreadable(unreadable) => eprintln!("park {unreadable}"), // store `raw()` aside
 //!             other => eprintln!("not processed: {other:?}"), // stale
 //!         }

@@ -25,6 +25,7 @@
 //! - also answer a plain `GET` on the same endpoint (a reachability check).
 //!
 //! ```
+//! use utility_webhooks::Escaped;
 //! use utility_webhooks::smarterwx::{self, ActivityCode, Item, Message, Verifier};
 //!
 //! # fn main() -> Result<(), utility_webhooks::Error> {
@@ -70,7 +71,7 @@
 //!             assert_eq!(codes, [ActivityCode::ManualExcavation, ActivityCode::HorizBoring]);
 //!         }
 //!         Message::ReferralUpdate(_) => {}
-//!         other => println!("ignoring {}", other.kind()),
+//!         other => println!("ignoring {}", Escaped(other.event_type())),
 //!     }
 //! }
 //! # Ok(())

@@ -54,14 +54,9 @@ pub struct Notification {
 
 impl Notification {
     /// The wire `event` (`"referral:create"`, ...), also for unknown events.
+    /// As an enum, to match on: `EventType::from(notification.event_type())`.
     pub fn event_type(&self) -> &str {
         self.message.tag()
-    }
-
-    /// The event as an enum, to match on ([`Notification::event_type`]
-    /// gives it as text).
-    pub fn kind(&self) -> EventType {
-        self.message.kind()
     }
 
     /// The key to claim in an [idempotency store](crate::idempotency):
@@ -628,7 +623,7 @@ mod tests {
         let n = &batch[0];
         assert_eq!(n.event_type(), "enquiry:create");
         assert_eq!(
-            n.message.kind(),
+            EventType::from(n.message.event_type()),
             EventType::Unknown("enquiry:create".into())
         );
         assert_eq!(n.message.referral(), None);

@@ -102,7 +102,7 @@ fn referral_update_carries_the_2021_and_2023_fields() {
     let all = batch("referral_update");
     let n = &all[0];
     assert_eq!(n.uuid.as_str(), "3b9c2e4a-7f1d-4c8e-9a6b-5d2f0e1c7a93");
-    assert_eq!(n.message.kind(), EventType::ReferralUpdate);
+    assert_eq!(EventType::from(n.event_type()), EventType::ReferralUpdate);
     assert_eq!(n.timestamp, datetime!(2020-11-29 09:15:42 UTC));
     let Message::ReferralUpdate(r) = &n.message else {
         panic!()
