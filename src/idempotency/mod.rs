@@ -165,6 +165,43 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// What every shared store (a `retention: Duration` field, and `$place`,
+/// where its keys live) says the same way: `with_retention` and
+/// `retention`, and a `Debug` that shows where its keys live and their
+/// retention, never its connection (a pool's options or a URL may hold a
+/// password).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+macro_rules! shared_store {
+    ($store:ident, $place:ident) => {
+        impl $store {
+            /// Keep completed keys for `retention`, kept between
+            /// [`MIN_RETENTION`](super::MIN_RETENTION) and
+            /// [`MAX_RETENTION`](super::MAX_RETENTION) as every store keeps
+            /// it (`Duration::MAX` is 366 days). Make it longer than the
+            /// vendors' retry horizon.
+            pub fn with_retention(mut self, retention: Duration) -> Self {
+                self.retention = super::cap_retention(retention);
+                self
+            }
+
+            /// The retention of completed keys.
+            pub fn retention(&self) -> Duration {
+                self.retention
+            }
+        }
+
+        /// Where its keys live and their retention; never its connection.
+        impl std::fmt::Debug for $store {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($store))
+                    .field(stringify!($place), &self.$place)
+                    .field("retention", &self.retention)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 mod answer;
 mod dynamic;
 mod memory;
@@ -673,6 +710,26 @@ pub(crate) fn key(namespace: &str, id: &str) -> String {
 /// the same key; different bytes never share one.
 pub(crate) fn content_key(namespace: &str, raw: &[u8]) -> String {
     digest_key(namespace, "sha256", raw)
+}
+
+/// Panic unless `connecting`, a shared store's `connect` to an unreadable
+/// URL that holds a password, fails at once as `Unavailable` and echoes
+/// neither the password nor the host.
+#[cfg(all(test, any(feature = "redis", feature = "postgres")))]
+pub(crate) fn assert_unreadable_url_refused<S>(
+    connecting: impl Future<Output = Result<S, StoreError>>,
+) {
+    let connecting = std::pin::pin!(connecting);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let std::task::Poll::Ready(Err(e)) = connecting.poll(&mut cx) else {
+        panic!("an unreadable URL fails at once");
+    };
+    assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+    let shown = e.to_string();
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("host"),
+        "{shown}"
+    );
 }
 
 #[cfg(test)]

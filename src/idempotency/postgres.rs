@@ -15,8 +15,8 @@ use sqlx::{
 
 use super::run::{held, under_lease};
 use super::{
-    Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, acted, cap_retention,
-    printable, server_error,
+    Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, acted, printable,
+    server_error,
 };
 
 /// The longest one operation may take by the client's clock: waiting for
@@ -449,24 +449,9 @@ impl PostgresStore {
         Ok(self)
     }
 
-    /// Keep completed keys for `retention`, kept between
-    /// [`MIN_RETENTION`](super::MIN_RETENTION) and
-    /// [`MAX_RETENTION`](super::MAX_RETENTION) as every store keeps it
-    /// (`Duration::MAX` is 366 days). Make it longer than the vendors'
-    /// retry horizon.
-    pub fn with_retention(mut self, retention: Duration) -> Self {
-        self.retention = cap_retention(retention);
-        self
-    }
-
     /// The table in use.
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// The retention of completed keys.
-    pub fn retention(&self) -> Duration {
-        self.retention
     }
 
     /// The pool, to run the work's own statements on.
@@ -940,15 +925,7 @@ impl PostgresStore {
     }
 }
 
-impl fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Not the pool's options: they hold the password.
-        f.debug_struct("PostgresStore")
-            .field("table", &self.table)
-            .field("retention", &self.retention)
-            .finish_non_exhaustive()
-    }
-}
+shared_store!(PostgresStore, table);
 
 /// A duration in whole microseconds, at least one (lease lengths and
 /// retentions are capped far below `i64::MAX`).
@@ -1226,16 +1203,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_url_is_unavailable_and_not_echoed() {
-        let connecting = std::pin::pin!(PostgresStore::connect("nonsense://user:hunter2@host/"));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let std::task::Poll::Ready(Err(e)) = connecting.poll(&mut cx) else {
-            panic!("an unreadable URL fails at once");
-        };
-        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
-        let shown = e.to_string();
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("host"),
-            "{shown}"
-        );
+        crate::idempotency::assert_unreadable_url_refused(PostgresStore::connect(
+            "nonsense://user:hunter2@host/",
+        ));
     }
 }
