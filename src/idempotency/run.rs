@@ -487,21 +487,29 @@ mod tests {
         assert_eq!(block_on(store.claim("k", lease)).unwrap(), Claim::Completed);
     }
 
-    #[test]
-    fn work_whose_lease_is_overtaken_is_cancelled_and_released() {
+    /// Work that never ends, run under a lease of `lease` on a store whose
+    /// every renewal fails with `extend_error`: what `run` gave, and how long
+    /// it took.
+    fn never_ending_work_when_renewals_fail(
+        extend_error: StoreError,
+        lease: Duration,
+    ) -> (Faulty, Outcome<(), &'static str>, Duration) {
         let store = Faulty {
-            extend_error: Some(StoreError::lease_lost(crate::idempotency::LostTo::Holder)),
+            extend_error: Some(extend_error),
             ..Faulty::new()
         };
-        let lease = Duration::from_millis(100);
         let started = Instant::now();
-        let outcome = block_on(run(&store, "k", lease, |_| {
-            std::future::pending::<Result<(), &str>>()
-        }))
-        .unwrap();
+        let outcome = block_on(run(&store, "k", lease, |_| std::future::pending()));
+        (store, outcome.unwrap(), started.elapsed())
+    }
+
+    #[test]
+    fn work_whose_lease_is_overtaken_is_cancelled_and_released() {
+        let lost = StoreError::lease_lost(crate::idempotency::LostTo::Holder);
+        let (store, outcome, took) =
+            never_ending_work_when_renewals_fail(lost, Duration::from_millis(100));
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
         // Cancelled at the first renewal, half-way through the lease.
-        let took = started.elapsed();
         assert!(took >= Duration::from_millis(50), "{took:?}");
         // Released: the next delivery claims it at once.
         let next = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();
@@ -510,19 +518,11 @@ mod tests {
 
     #[test]
     fn work_is_cancelled_a_margin_before_a_lease_the_store_cannot_renew() {
-        let store = Faulty {
-            extend_error: Some(StoreError::new(StoreErrorKind::Unavailable, "injected")),
-            ..Faulty::new()
-        };
-        let lease = Duration::from_millis(500);
-        let started = Instant::now();
-        let outcome = block_on(run(&store, "k", lease, |_| {
-            std::future::pending::<Result<(), &str>>()
-        }))
-        .unwrap();
+        let down = StoreError::new(StoreErrorKind::Unavailable, "injected");
+        let (_, outcome, took) =
+            never_ending_work_when_renewals_fail(down, Duration::from_millis(500));
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
         // Renewals from 250 ms, retried until a fifth before the end.
-        let took = started.elapsed();
         assert!(took >= Duration::from_millis(400), "{took:?}");
     }
 
