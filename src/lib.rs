@@ -39,7 +39,10 @@
 //!   `postgres`), where the completion commits in the work's own
 //!   transaction: exactly once.
 //! - [`Error`]: one error type; its [`http_status`](Error::http_status)
-//!   is the answer to give.
+//!   is the answer to give (for what is not an error, an idempotency
+//!   run's outcome or a batch's, [`Answer`](idempotency::Answer) is).
+//! - [`Unreadable`]: a signed delivery the model cannot read, from either
+//!   [`Vendor`], to park and acknowledge; its [`ReadError`] says why.
 //! - [`drift`]: what a body holds that the models do not take in. The
 //!   models ignore members they do not know, so serializing an event back
 //!   drops them: store the raw body when every byte matters, and read the
