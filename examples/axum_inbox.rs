@@ -51,7 +51,7 @@ use axum::routing::{get, post};
 use utility_webhooks::axum::Verified;
 use utility_webhooks::idempotency::StoreError;
 use utility_webhooks::inbox::{self, Backoff, Inbox, Receipt, WorkerEvent};
-use utility_webhooks::{Unreadable, smartcomply, smarterwx};
+use utility_webhooks::{Escaped, Unreadable, smartcomply, smarterwx};
 
 /// What the routes share.
 #[derive(Clone, FromRef)]
@@ -87,7 +87,7 @@ fn printed(receipt: Result<Receipt, StoreError>) -> Result<Receipt, StoreError> 
     match &receipt {
         Ok(receipt) => {
             for item in receipt.items() {
-                println!("{} {}", item.admission().as_str(), item.label());
+                println!("{} {}", item.admission().as_str(), Escaped(item.label()));
             }
         }
         Err(e) => eprintln!("503: {e}"),

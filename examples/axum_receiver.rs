@@ -199,7 +199,7 @@ fn configure(
     work_delay: Duration,
 ) -> Receiver {
     let receiver = receiver
-        .on_delivery(|delivery| println!("{delivery}"))
+        .on_line(|line| println!("{line}"))
         .with_work(move |_, _| {
             Box::pin(async move {
                 // A real service writes to its database here.

@@ -11,9 +11,9 @@ use std::process::ExitCode;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utility_webhooks::Error;
 use utility_webhooks::smartcomply::{self, EventData};
 use utility_webhooks::smarterwx::{self, Message};
+use utility_webhooks::{Error, Escaped};
 
 const DEMO_SECRET: &str = "whsec_demo_k7Lm9PqRsTuVwXyZ";
 
@@ -191,7 +191,7 @@ fn main() -> ExitCode {
         },
         |_, event| {
             // Sender text: `Display` of ids and types escapes it.
-            let (ty, id) = (event.kind(), &event.id);
+            let (ty, id) = (Escaped(event.event_type()), &event.id);
             println!("  ok  {ty:<30} {id}  {}", describe(&event.data));
             if verbose {
                 println!("{event:#?}");
@@ -208,7 +208,7 @@ fn main() -> ExitCode {
         |name, batch| {
             println!("  ok  {name}: {} notification(s)", batch.len());
             for n in batch {
-                let (ty, id) = (n.kind(), &n.uuid);
+                let (ty, id) = (Escaped(n.event_type()), &n.uuid);
                 println!("        {ty:<16} {id}  {}", describe_message(&n.message));
                 if verbose {
                     println!("{n:#?}");

@@ -126,7 +126,7 @@ fn run() -> Result<(), String> {
                 }
                 Err(err) => return Err(shown(err)),
             };
-            say!("verified {} {}", event.kind(), event.id);
+            say!("verified {} {}", Escaped(event.event_type()), event.id);
             say!("{event:#?}");
             if drift {
                 report(smartcomply::drift(&body));
@@ -145,7 +145,7 @@ fn run() -> Result<(), String> {
             for item in &batch {
                 match item {
                     smarterwx::Item::Notification(n) => {
-                        say!("{} {}", n.kind(), n.uuid);
+                        say!("{} {}", Escaped(n.event_type()), n.uuid);
                         say!("{n:#?}");
                     }
                     smarterwx::Item::Unreadable(u) => {

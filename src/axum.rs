@@ -13,7 +13,7 @@
 //! use axum::{Router, extract::FromRef, routing::post};
 //! use utility_webhooks::axum::Verified;
 //! use utility_webhooks::idempotency::Answer;
-//! use utility_webhooks::{smartcomply, smarterwx};
+//! use utility_webhooks::{Escaped, smartcomply, smarterwx};
 //!
 //! #[derive(Clone, FromRef)]
 //! struct AppState {
@@ -22,14 +22,14 @@
 //! }
 //!
 //! async fn smartcomply_hook(Verified(event): Verified<smartcomply::Event>) -> Answer {
-//!     println!("{} {}", event.kind(), event.id); // sender text, escaped
+//!     println!("{} {}", Escaped(event.event_type()), event.id); // sender text, escaped
 //!     Answer::default() // 204
 //! }
 //!
 //! async fn smarterwx_hook(Verified(batch): Verified<Vec<smarterwx::Item>>) -> Answer {
 //!     for item in batch {
 //!         match item {
-//!             smarterwx::Item::Notification(n) => println!("{} {}", n.kind(), n.uuid),
+//!             smarterwx::Item::Notification(n) => println!("{} {}", Escaped(n.event_type()), n.uuid),
 //!             smarterwx::Item::Unreadable(unreadable) => eprintln!("park {unreadable}"), // store `raw()` aside
 //!             other => eprintln!("not processed: {other:?}"), // stale
 //!         }
@@ -121,12 +121,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// type listed on [`Verified`] implements it.
 pub trait Verifiable: Sized + Send + 'static + sealed::Sealed {
     /// The verifier that checks it.
-    type Verifier: Clone + Send + Sync + 'static;
-
-    /// Refuse a missing or malformed signature header, before the body
-    /// is read.
-    #[doc(hidden)]
-    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error>;
+    type Verifier: Clone + Send + Sync + 'static + sealed::ReadsHeader;
 
     /// Verify the delivery and read it.
     #[doc(hidden)]
@@ -134,32 +129,58 @@ pub trait Verifiable: Sized + Send + 'static + sealed::Sealed {
 }
 
 mod sealed {
+    use http::HeaderMap;
+
+    use crate::{Error, smartcomply, smarterwx};
+
     /// Only the crate implements [`super::Verifiable`].
     pub trait Sealed {}
+
+    /// A vendor's verifier, which refuses a missing or malformed signature
+    /// header before the body is read.
+    pub trait ReadsHeader {
+        fn check_header(&self, headers: &HeaderMap) -> Result<(), Error>;
+    }
+
+    impl ReadsHeader for smartcomply::Verifier {
+        fn check_header(&self, headers: &HeaderMap) -> Result<(), Error> {
+            smartcomply::Verifier::check_header(self, headers)
+        }
+    }
+
+    impl ReadsHeader for smarterwx::Verifier {
+        fn check_header(&self, headers: &HeaderMap) -> Result<(), Error> {
+            smarterwx::Verifier::check_header(self, headers)
+        }
+    }
 }
 
-impl sealed::Sealed for smartcomply::Event {}
+/// [`Verifiable`] for each type that its vendor's verifier reads with one
+/// method.
+macro_rules! verifiable {
+    ($($ty:ty => $verifier:ty, $method:ident;)+) => {$(
+        impl sealed::Sealed for $ty {}
 
-impl Verifiable for smartcomply::Event {
-    type Verifier = smartcomply::Verifier;
+        impl Verifiable for $ty {
+            type Verifier = $verifier;
 
-    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
-        verifier.check_header(headers)
-    }
+            fn verify(verifier: &$verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
+                verifier.$method(headers, &body)
+            }
+        }
+    )+};
+}
 
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
-        verifier.verify_and_parse(headers, &body)
-    }
+verifiable! {
+    smartcomply::Event => smartcomply::Verifier, verify_and_parse;
+    Vec<smarterwx::Item> => smarterwx::Verifier, verify_and_parse_each;
+    Vec<smarterwx::Notification> => smarterwx::Verifier, verify_and_parse;
 }
 
 impl sealed::Sealed for Result<smartcomply::Event, Unreadable> {}
 
 impl Verifiable for Result<smartcomply::Event, Unreadable> {
     type Verifier = smartcomply::Verifier;
-
-    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
-        verifier.check_header(headers)
-    }
 
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         match verifier.verify_and_parse(headers, &body) {
@@ -173,43 +194,11 @@ impl Verifiable for Result<smartcomply::Event, Unreadable> {
     }
 }
 
-impl sealed::Sealed for Vec<smarterwx::Item> {}
-
-impl Verifiable for Vec<smarterwx::Item> {
-    type Verifier = smarterwx::Verifier;
-
-    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
-        verifier.check_header(headers)
-    }
-
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
-        verifier.verify_and_parse_each(headers, &body)
-    }
-}
-
-impl sealed::Sealed for Vec<smarterwx::Notification> {}
-
-impl Verifiable for Vec<smarterwx::Notification> {
-    type Verifier = smarterwx::Verifier;
-
-    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
-        verifier.check_header(headers)
-    }
-
-    fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
-        verifier.verify_and_parse(headers, &body)
-    }
-}
-
 impl<T: Verifiable> sealed::Sealed for (T, Bytes) {}
 
 /// The delivery read as `T`, and its body as received.
 impl<T: Verifiable> Verifiable for (T, Bytes) {
     type Verifier = T::Verifier;
-
-    fn check_header(verifier: &Self::Verifier, headers: &HeaderMap) -> Result<(), Error> {
-        T::check_header(verifier, headers)
-    }
 
     fn verify(verifier: &Self::Verifier, headers: &HeaderMap, body: Bytes) -> Result<Self, Error> {
         // `Bytes` is reference-counted: the clone copies no byte.
@@ -229,7 +218,8 @@ where
         let verifier = T::Verifier::from_ref(state);
         // A request that cannot be signed is refused before any of its
         // body is read.
-        T::check_header(&verifier, request.headers()).map_err(Rejection::Invalid)?;
+        sealed::ReadsHeader::check_header(&verifier, request.headers())
+            .map_err(Rejection::Invalid)?;
         let (mut parts, body) = request.into_parts();
         let limit = body_limit(std::mem::take(&mut parts.extensions));
         let body = read_body(body, limit).await?;

@@ -42,7 +42,10 @@
 //!   delivery is committed to PostgreSQL, and let workers do the work
 //!   exactly once, with retries, a dead state, order per key and replay.
 //! - [`Error`]: one error type; its [`http_status`](Error::http_status)
-//!   is the answer to give.
+//!   is the answer to give (for what is not an error, an idempotency
+//!   run's outcome or a batch's, [`Answer`](idempotency::Answer) is).
+//! - [`Unreadable`]: a signed delivery the model cannot read, from either
+//!   [`Vendor`], to park and acknowledge; its [`ReadError`] says why.
 //! - [`drift`]: what a body holds that the models do not take in. The
 //!   models ignore members they do not know, so serializing an event back
 //!   drops them: store the raw body when every byte matters, and read the
@@ -60,10 +63,12 @@
 mod wire;
 mod error;
 mod headers;
+mod read_error;
 mod signature;
 mod text;
 mod trace;
 mod unreadable;
+mod vendor;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -79,10 +84,12 @@ pub mod smarterwx;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use error::{Category, Error, ErrorKind, PayloadError};
+pub use error::{Error, ErrorKind, PayloadError};
 pub use headers::SignatureInput;
+pub use read_error::{Category, ReadError};
 pub use text::Escaped;
 pub use unreadable::Unreadable;
+pub use vendor::Vendor;
 
 /// The `serde_json` this crate uses: its `Value` holds unknown events'
 /// raw data.

@@ -6,6 +6,54 @@
 
 use std::fmt;
 
+/// The longest `Display` of any message that echoes sender text, in bytes,
+/// whatever the body: a [`ReadError`](crate::ReadError) (and the
+/// [`PayloadError`](crate::PayloadError) around one), an
+/// [`Unreadable`](crate::Unreadable), a stale notification.
+pub(crate) const MAX_DISPLAY: usize = 1024;
+
+/// The longest `Display` of a [`ReadError`](crate::ReadError), in bytes:
+/// what is left of [`MAX_DISPLAY`] for a message that shows one inside its
+/// own.
+pub(crate) const MAX_PAYLOAD_DISPLAY: usize = 880;
+
+/// The longest message of a [`ReadError`](crate::ReadError), in bytes once
+/// escaped ([`PayloadError::MAX_MESSAGE`](crate::PayloadError::MAX_MESSAGE)).
+pub(crate) const MAX_MESSAGE: usize = 200;
+
+/// The longest event type echoed in a message, in bytes once escaped; the
+/// sender chooses it.
+pub(crate) const MAX_TYPE: usize = 96;
+
+/// The longest path echoed in a message, in bytes once escaped: its keys
+/// are the sender's, and a body can nest 128 levels of long keys.
+pub(crate) const MAX_PATH: usize = 256;
+
+/// The longest id (or uuid) echoed in a message, in bytes once escaped (a
+/// UUID takes 36).
+pub(crate) const MAX_ID: usize = 64;
+
+/// The most digits a `usize` prints.
+pub(crate) const MAX_DIGITS: usize = 20;
+
+/// The longest a message can be, in bytes: its fixed text, and the most
+/// bytes of each part of it that is bounded on its own (sender text cut to
+/// its budget, a number, a message shown inside it). Each message checks
+/// this against its budget at compile time.
+pub(crate) const fn longest(fixed: &[&str], bounded: &[usize]) -> usize {
+    let (mut total, mut i) = (0, 0);
+    while i < fixed.len() {
+        total += fixed[i].len();
+        i += 1;
+    }
+    let mut i = 0;
+    while i < bounded.len() {
+        total += bounded[i];
+        i += 1;
+    }
+    total
+}
+
 /// Sender text made safe to echo in a message: escaped, and at most `max`
 /// bytes long.
 ///

@@ -14,6 +14,7 @@ use std::future::Future;
 
 use crate::error::Error;
 use crate::idempotency::{Outcome, StoreError};
+use crate::vendor::Vendor;
 
 /// What a verified, read delivery tells a span: its type and id.
 pub(crate) trait Described {
@@ -58,7 +59,7 @@ pub(crate) fn record(span: &tracing::Span, event_type: &str, id: &str) {
 /// `body_len` bytes, and record its verdict: `ok`, or the error's kind.
 #[inline(always)]
 pub(crate) fn verification<T: Described>(
-    vendor: &'static str,
+    vendor: Vendor,
     body_len: usize,
     verify: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
@@ -67,7 +68,7 @@ pub(crate) fn verification<T: Described>(
         use tracing::field::Empty;
         let span = tracing::info_span!(
             "webhook.verify",
-            vendor,
+            vendor = vendor.as_str(),
             body_len,
             verdict = Empty,
             event_type = Empty,
@@ -91,7 +92,7 @@ pub(crate) fn verification<T: Described>(
                     // Authentic: the host keeps it aside, or refuses it.
                     Some(unreadable) => unreadable_event(unreadable),
                     None => tracing::warn!(
-                        vendor,
+                        vendor = vendor.as_str(),
                         kind = err.kind().as_str(),
                         status = err.http_status(),
                         "webhook.refused: the delivery was not accepted"
@@ -112,10 +113,7 @@ pub(crate) fn verification<T: Described>(
 /// refused, a `webhook.verify` span with its verdict and a `body_len` of
 /// 0, since no byte of the body was read.
 #[cfg(feature = "axum")]
-pub(crate) fn header_refused(
-    vendor: &'static str,
-    checked: Result<(), Error>,
-) -> Result<(), Error> {
+pub(crate) fn header_refused(vendor: Vendor, checked: Result<(), Error>) -> Result<(), Error> {
     match checked {
         Ok(()) => Ok(()),
         Err(err) => verification(vendor, 0, || Err(err)),
@@ -138,7 +136,7 @@ pub(crate) fn store_answered(err: &StoreError) {
 #[cfg(feature = "tracing")]
 pub(crate) fn unreadable_event(unreadable: &crate::Unreadable) {
     tracing::warn!(
-        vendor = unreadable.vendor(),
+        vendor = unreadable.vendor().as_str(),
         event_type = unreadable.event_type().map(shown).as_deref(),
         id = unreadable.id().map(shown).as_deref(),
         index = unreadable.index(),
@@ -220,11 +218,11 @@ pub(crate) async fn idempotent<T, E: std::fmt::Display>(
 /// `drift`, with an event for each item when the feature is on: what the
 /// vendor sent that the model did not take in.
 #[inline(always)]
-pub(crate) fn drift(vendor: &'static str, drift: crate::drift::Drift) -> crate::drift::Drift {
+pub(crate) fn drift(vendor: Vendor, drift: crate::drift::Drift) -> crate::drift::Drift {
     #[cfg(feature = "tracing")]
     for item in drift.iter() {
         tracing::info!(
-            vendor,
+            vendor = vendor.as_str(),
             kind = item.kind().as_str(),
             path = shown(item.path()).as_str(),
             value = item.value().map(shown).as_deref(),

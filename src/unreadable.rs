@@ -3,8 +3,11 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::error::{MAX_DIGITS, MAX_DISPLAY, MAX_PAYLOAD_DISPLAY, PayloadError};
-use crate::text::{Bounded, Capped, sanitize};
+use crate::read_error::ReadError;
+use crate::text::{
+    Bounded, Capped, MAX_DIGITS, MAX_DISPLAY, MAX_ID, MAX_PAYLOAD_DISPLAY, longest, sanitize,
+};
+use crate::vendor::Vendor;
 
 /// A verified delivery, or one notification of it, that the model cannot
 /// read: what can be read of its envelope, its raw JSON and why it did not
@@ -14,7 +17,8 @@ use crate::text::{Bounded, Capped, sanitize};
 ///
 /// - SmartComply: when an event's envelope (`id`, `type`, `created_at`)
 ///   reads but its `data` does not fit the model, the payload error's
-///   [`PayloadError::unreadable`] gives the event;
+///   [`PayloadError::unreadable`](crate::PayloadError::unreadable) gives
+///   the event;
 /// - SmarterWX: [`verify_and_parse_each`](crate::smarterwx::Verifier::verify_and_parse_each)
 ///   gives one for each notification that does not fit, beside the typed
 ///   ones.
@@ -29,10 +33,10 @@ use crate::text::{Bounded, Capped, sanitize};
 /// this gives after the signature passed, never for an unchecked body.
 ///
 /// Its `Display` (at most 1 KiB) and `Debug` show sender text escaped and
-/// cut short, as [`PayloadError`] does; the accessors give all of it.
+/// cut short, as [`ReadError`] does; the accessors give all of it.
 ///
 /// ```
-/// use utility_webhooks::{Error, smartcomply};
+/// use utility_webhooks::{Error, Vendor, smartcomply};
 ///
 /// // Signed by SmartComply, but `test_date` is a number where the model
 /// // reads a date.
@@ -46,34 +50,33 @@ use crate::text::{Bounded, Capped, sanitize};
 /// assert_eq!(event.raw().as_bytes(), body);
 /// assert_eq!(event.idempotency_key(), "smartcomply:evt_1");
 /// assert_eq!(event.error().path(), Some("data.test_date"));
+/// assert_eq!(event.vendor(), Vendor::SmartComply);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Unreadable(Box<Inner>);
 
 #[derive(Clone, PartialEq, Eq)]
 struct Inner {
-    /// The idempotency namespace of the vendor.
-    namespace: &'static str,
+    vendor: Vendor,
     index: Option<usize>,
     id: Option<String>,
     event_type: Option<String>,
     raw: Box<str>,
-    error: PayloadError,
+    error: ReadError,
 }
 
 impl Unreadable {
-    /// An unreadable delivery of the vendor whose idempotency keys are
-    /// `<namespace>:<id>`.
+    /// An unreadable delivery of `vendor`.
     pub(crate) fn new(
-        namespace: &'static str,
+        vendor: Vendor,
         index: Option<usize>,
         id: Option<String>,
         event_type: Option<String>,
         raw: &str,
-        error: PayloadError,
+        error: ReadError,
     ) -> Self {
         Unreadable(Box::new(Inner {
-            namespace,
+            vendor,
             index,
             id,
             event_type,
@@ -123,15 +126,21 @@ impl Unreadable {
 
     /// Why it does not fit the model. Its path and position are within the
     /// whole body (`data.test_date`, `[1].message.id`), as the vendor's
-    /// `parse` names them.
-    pub fn error(&self) -> &PayloadError {
+    /// `parse` names them; for a SmartComply event, the same as the
+    /// [`PayloadError`](crate::PayloadError) that gave it.
+    pub fn error(&self) -> &ReadError {
         &self.0.error
     }
 
-    /// The vendor that sent it: `"smartcomply"` or `"smarterwx"` (the
-    /// namespace of its idempotency key).
-    pub fn vendor(&self) -> &'static str {
-        self.0.namespace
+    /// [`Unreadable::error`], owned.
+    pub(crate) fn into_error(self) -> ReadError {
+        self.0.error
+    }
+
+    /// The vendor that sent it; [`Vendor::as_str`] is the namespace of its
+    /// idempotency key.
+    pub fn vendor(&self) -> Vendor {
+        self.0.vendor
     }
 
     /// The key of its work in an idempotency store: with a readable id,
@@ -147,8 +156,8 @@ impl Unreadable {
     /// reads it, and its work would never be done.
     pub fn idempotency_key(&self) -> String {
         match self.0.id.as_deref() {
-            Some(id) => crate::idempotency::key(self.0.namespace, id),
-            None => crate::idempotency::content_key(self.0.namespace, self.0.raw.as_bytes()),
+            Some(id) => self.0.vendor.key(id),
+            None => crate::idempotency::content_key(self.0.vendor.as_str(), self.0.raw.as_bytes()),
         }
     }
 
@@ -193,7 +202,7 @@ impl serde::Serialize for Unreadable {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut out = s.serialize_struct("Unreadable", 7)?;
-        out.serialize_field("vendor", self.vendor())?;
+        out.serialize_field("vendor", &self.0.vendor)?;
         out.serialize_field("key", &self.idempotency_key())?;
         out.serialize_field("id", &self.0.id)?;
         out.serialize_field("event_type", &self.0.event_type)?;
@@ -208,6 +217,7 @@ impl fmt::Debug for Unreadable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let u = &*self.0;
         f.debug_struct("Unreadable")
+            .field("vendor", &u.vendor)
             .field("index", &u.index)
             .field("id", &u.id.as_deref().map(Bounded))
             .field("event_type", &u.event_type.as_deref().map(Bounded))
@@ -217,10 +227,6 @@ impl fmt::Debug for Unreadable {
     }
 }
 
-/// The longest id echoed in a message, in bytes once escaped (a UUID
-/// takes 36).
-const MAX_ID: usize = 64;
-
 const INTRO: &str = "unreadable delivery";
 const INDEX_OPEN: &str = " at index ";
 const ID_OPEN: &str = " (id `";
@@ -228,19 +234,14 @@ const ID_CLOSE: &str = "`)";
 const ERROR_OPEN: &str = ": ";
 
 const _: () = assert!(
-    INTRO.len()
-        + INDEX_OPEN.len()
-        + MAX_DIGITS
-        + ID_OPEN.len()
-        + MAX_ID
-        + ID_CLOSE.len()
-        + ERROR_OPEN.len()
-        + MAX_PAYLOAD_DISPLAY
-        <= MAX_DISPLAY
+    longest(
+        &[INTRO, INDEX_OPEN, ID_OPEN, ID_CLOSE, ERROR_OPEN],
+        &[MAX_DIGITS, MAX_ID, MAX_PAYLOAD_DISPLAY],
+    ) <= MAX_DISPLAY
 );
 
 /// At most 1 KiB, whatever the body: the id is escaped and cut as the
-/// error's parts are (see [`PayloadError`]).
+/// error's parts are (see [`ReadError`]).
 impl fmt::Display for Unreadable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut f = Capped::new(f, MAX_DISPLAY);

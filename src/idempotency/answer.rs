@@ -7,6 +7,13 @@ use super::{Outcome, StoreError};
 /// What to answer the vendor for a delivery: a status and, for `409`, a
 /// `Retry-After`.
 ///
+/// The one way to the status of what is not an [`Error`](crate::Error):
+/// an [`Outcome`] (`Answer::from(&outcome)`), a [`StoreError`]
+/// (`Answer::from(&error)`, `503`), what [`run`](super::run) returned
+/// (`Answer::of(&ran)`), the inbox's receipt (`Answer::from(&receipt)`,
+/// `202`), and a batch of them (`collect()`). An `Error` has its own,
+/// [`Error::http_status`](crate::Error::http_status).
+///
 /// A SmarterWX batch claims each notification on its own, so it has one
 /// outcome per notification; the delivery gets the most serious of them
 /// (`503` over `500` over `409` over `204`), so that the vendor resends it
@@ -36,6 +43,8 @@ enum Severity {
     /// `204`.
     #[default]
     Acknowledge,
+    /// `202`.
+    Accepted,
     /// `409`.
     InProgress,
     /// `500`.
@@ -48,6 +57,13 @@ impl Answer {
     /// `204`: acknowledge.
     pub const ACKNOWLEDGE: Answer = Answer {
         severity: Severity::Acknowledge,
+        retry_after: Duration::ZERO,
+    };
+
+    /// `202`: stored, the work to follow (the inbox's answer,
+    /// `Answer::from(&receipt)`).
+    pub const ACCEPTED: Answer = Answer {
+        severity: Severity::Accepted,
         retry_after: Duration::ZERO,
     };
 
@@ -76,21 +92,9 @@ impl Answer {
     /// park the delivery (keep its JSON aside) and acknowledge it
     /// ([`Answer::ACKNOWLEDGE`]) instead of answering this.
     pub fn of<T, E>(ran: &Result<Outcome<T, E>, StoreError>) -> Self {
-        let severity = match ran {
-            Ok(Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed) => {
-                Severity::Acknowledge
-            }
-            Ok(Outcome::InProgress { .. }) => Severity::InProgress,
-            Ok(Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut) => Severity::Failed,
-            Err(_) => Severity::Unavailable,
-        };
-        let retry_after = match ran {
-            Ok(Outcome::InProgress { retry_after }) => *retry_after,
-            _ => Duration::ZERO,
-        };
-        Answer {
-            severity,
-            retry_after,
+        match ran {
+            Ok(outcome) => Answer::from(outcome),
+            Err(error) => Answer::from(error),
         }
     }
 
@@ -103,10 +107,11 @@ impl Answer {
         }
     }
 
-    /// The status: `204`, `409`, `500` or `503`.
+    /// The status: `204`, `202`, `409`, `500` or `503`.
     pub fn http_status(&self) -> u16 {
         match self.severity {
             Severity::Acknowledge => 204,
+            Severity::Accepted => 202,
             Severity::InProgress => 409,
             Severity::Failed => 500,
             Severity::Unavailable => 503,
@@ -131,11 +136,15 @@ impl Answer {
 
 /// `duration` in whole seconds, rounded up, at least one: what a
 /// `Retry-After` header holds.
-pub(crate) fn whole_seconds(duration: Duration) -> u64 {
+fn whole_seconds(duration: Duration) -> u64 {
     let whole = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
     whole.max(1)
 }
 
+/// `204` for [`Outcome::Done`], [`Outcome::DoneNotRecorded`] and
+/// [`Outcome::Completed`]; `409` with its `Retry-After` for
+/// [`Outcome::InProgress`]; `500` for [`Outcome::Failed`],
+/// [`Outcome::Panicked`] and [`Outcome::TimedOut`].
 impl<T, E> From<&Outcome<T, E>> for Answer {
     fn from(outcome: &Outcome<T, E>) -> Self {
         match outcome {
@@ -144,12 +153,21 @@ impl<T, E> From<&Outcome<T, E>> for Answer {
                 retry_after: *retry_after,
             },
             Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed => {
-                Answer::default()
+                Answer::ACKNOWLEDGE
             }
-            Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => Answer {
-                severity: Severity::Failed,
-                retry_after: Duration::ZERO,
-            },
+            Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => Answer::FAILED,
+        }
+    }
+}
+
+/// `503`, whatever the error's kind: the work was not done, and the
+/// vendor retries later (see [`Answer::of`] for
+/// [`StoreErrorKind::Rejected`](super::StoreErrorKind::Rejected)).
+impl From<&StoreError> for Answer {
+    fn from(_: &StoreError) -> Self {
+        Answer {
+            severity: Severity::Unavailable,
+            retry_after: Duration::ZERO,
         }
     }
 }
@@ -187,6 +205,11 @@ mod tests {
         assert_eq!(status(&[done, busy(10), again]), 409);
         assert_eq!(status(&[busy(10), failed, done]), 500);
         assert_eq!(status(&[failed, down, busy(10)]), 503);
+        // Stored for later work is a success above "done", below the rest.
+        assert_eq!(status(&[Answer::ACCEPTED]), 202);
+        assert_eq!(status(&[done, Answer::ACCEPTED, again]), 202);
+        assert_eq!(status(&[Answer::ACCEPTED, busy(10)]), 409);
+        assert_eq!(Answer::ACCEPTED.retry_after_secs(), None);
         let waits: Answer = [busy(1200), busy(3001), done].into_iter().collect();
         assert_eq!(waits.retry_after_secs(), Some(4));
         assert_eq!(busy(1).retry_after_secs(), Some(1));
@@ -195,6 +218,11 @@ mod tests {
         assert_eq!(Answer::from(&Outcome::<(), ()>::TimedOut), failed);
         assert_eq!(Answer::FAILED, failed);
         assert_eq!(Answer::ACKNOWLEDGE, Answer::default());
+        assert_eq!(Answer::from(&Outcome::<(), ()>::Completed), done);
+        let store_down = StoreError::new(StoreErrorKind::Rejected, "refused");
+        assert_eq!(Answer::from(&store_down), down);
+        assert_eq!(down.http_status(), 503);
+        assert_eq!(down.retry_after_secs(), None);
         assert_eq!(
             Answer::from(&Outcome::<(), ()>::Panicked("x".into())),
             failed

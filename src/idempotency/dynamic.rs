@@ -20,7 +20,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use utility_webhooks::idempotency::{self, DynStore, MemoryStore, Outcome};
+/// use utility_webhooks::idempotency::{self, Answer, DynStore, MemoryStore};
 ///
 /// /// The app's state: one type, whichever store it runs on.
 /// #[derive(Clone)]
@@ -30,10 +30,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// async fn handle(state: &AppState, key: &str) -> u16 {
 ///     let lease = Duration::from_secs(10);
-///     match idempotency::run(&state.store, key, lease, |_| async { Ok::<_, &str>(()) }).await {
-///         Ok(outcome) => outcome.http_status(),
-///         Err(down) => down.http_status(),
-///     }
+///     let ran = idempotency::run(&state.store, key, lease, |_| async { Ok::<_, &str>(()) }).await;
+///     Answer::of(&ran).http_status()
 /// }
 ///
 /// // At start-up: Redis or PostgreSQL when configured, memory in tests.
@@ -136,7 +134,7 @@ impl<'d> Store for dyn DynStore + 'd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idempotency::{MemoryStore, Outcome, run};
+    use crate::idempotency::{Answer, MemoryStore, Outcome, run};
     use std::sync::Arc;
 
     fn ready<F: Future>(future: F) -> F::Output {
@@ -157,10 +155,8 @@ mod tests {
     ) -> impl Future<Output = u16> + Send + '_ {
         async move {
             let work = |lease: Lease| async move { Ok::<_, String>(lease.token().len()) };
-            match run(store, "smartcomply:evt_1", Duration::from_secs(5), work).await {
-                Ok(outcome) => outcome.http_status(),
-                Err(down) => down.http_status(),
-            }
+            let ran = run(store, "smartcomply:evt_1", Duration::from_secs(5), work).await;
+            Answer::of(&ran).http_status()
         }
     }
 

@@ -468,6 +468,12 @@ mod tests {
     }
 
     impl MemoryStore {
+        /// Claim `key` at `at` and complete it at once.
+        fn done_at(&self, key: &str, at: Instant) {
+            let lease = acquired(self.claim_at(key, SEC, at));
+            self.complete_at(&lease, at).unwrap();
+        }
+
         /// Checks the indexes and the byte count against the records.
         fn check(&self) {
             let state = self.lock();
@@ -564,8 +570,7 @@ mod tests {
         // Forgetting when full, the oldest completed key makes room.
         let store = MemoryStore::new(1, DAY).forget_oldest_when_full();
         let lease = acquired(store.claim_at("c", SEC, t));
-        let other = acquired(store.claim_at("d", SEC, t + 2 * SEC));
-        store.complete_at(&other, t + 2 * SEC).unwrap();
+        store.done_at("d", t + 2 * SEC);
         store.complete_at(&lease, t + 3 * SEC).unwrap();
         assert_eq!(store.claim_at("c", SEC, t + 4 * SEC), Ok(Claim::Completed));
         assert_eq!(store.early_forgets(), 1);
@@ -626,8 +631,7 @@ mod tests {
     fn completed_keys_are_kept_for_the_retention_then_expire() {
         let store = MemoryStore::new(10, 60 * SEC);
         let t = Instant::now();
-        let lease = acquired(store.claim_at("a", SEC, t));
-        store.complete_at(&lease, t).unwrap();
+        store.done_at("a", t);
         assert_eq!(store.claim_at("a", SEC, t + 59 * SEC), Ok(Claim::Completed));
         acquired(store.claim_at("a", SEC, t + 60 * SEC));
         store.check();
@@ -640,11 +644,9 @@ mod tests {
         // keys come.
         let store = MemoryStore::new(1000, DAY);
         let t = Instant::now();
-        let first = acquired(store.claim_at("smartcomply:evt_done", SEC, t));
-        store.complete_at(&first, t).unwrap();
+        store.done_at("smartcomply:evt_done", t);
         for i in 1..1000 {
-            let lease = acquired(store.claim_at(&format!("smarterwx:u-{i}"), SEC, t));
-            store.complete_at(&lease, t).unwrap();
+            store.done_at(&format!("smarterwx:u-{i}"), t);
         }
         for i in 0..100 {
             let fresh = store.claim_at(&format!("smarterwx:v-{i}"), SEC, t + SEC);
@@ -662,8 +664,7 @@ mod tests {
     fn keys_past_the_cap_are_refused_and_force_nothing_out() {
         let store = MemoryStore::new(100, DAY).with_max_bytes(64 << 20);
         let t = Instant::now();
-        let done = acquired(store.claim_at("smartcomply:evt_done", SEC, t));
-        store.complete_at(&done, t).unwrap();
+        store.done_at("smartcomply:evt_done", t);
         let longest = "k".repeat(MemoryStore::MAX_KEY_LEN);
         acquired(store.claim_at(&longest, SEC, t));
         for i in 0..20 {
@@ -734,8 +735,7 @@ mod tests {
         let store = MemoryStore::new(100_000, SEC);
         let t = Instant::now();
         for i in 0..10_000 {
-            let lease = acquired(store.claim_at(&format!("evt_{i}"), SEC, t));
-            store.complete_at(&lease, t).unwrap();
+            store.done_at(&format!("evt_{i}"), t);
         }
         // Everything has expired; one call removes only a few.
         let later = t + 2 * SEC;

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use utility_webhooks::idempotency::{self, MemoryStore, Outcome};
+//! use utility_webhooks::idempotency::{self, Answer, MemoryStore};
 //!
 //! /// The status to answer for one SmartComply event, by its key
 //! /// (`Event::idempotency_key`).
@@ -44,11 +44,9 @@
 //!         Ok::<_, std::io::Error>(())
 //!     })
 //!     .await;
-//!     match ran {
-//!         Ok(Outcome::InProgress { .. }) => 409, // with `Retry-After`
-//!         Ok(outcome) => outcome.http_status(),           // 204 or 500
-//!         Err(store_down) => store_down.http_status(),    // 503
-//!     }
+//!     // 204 or 500; 409 with `Answer::retry_after_secs`; 503: the store
+//!     // is down.
+//!     Answer::of(&ran).http_status()
 //! }
 //!
 //! let store = MemoryStore::new(100_000, Duration::from_secs(24 * 3600));
@@ -167,6 +165,43 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// What every shared store (a `retention: Duration` field, and `$place`,
+/// where its keys live) says the same way: `with_retention` and
+/// `retention`, and a `Debug` that shows where its keys live and their
+/// retention, never its connection (a pool's options or a URL may hold a
+/// password).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+macro_rules! shared_store {
+    ($store:ident, $place:ident) => {
+        impl $store {
+            /// Keep completed keys for `retention`, kept between
+            /// [`MIN_RETENTION`](super::MIN_RETENTION) and
+            /// [`MAX_RETENTION`](super::MAX_RETENTION) as every store keeps
+            /// it (`Duration::MAX` is 366 days). Make it longer than the
+            /// vendors' retry horizon.
+            pub fn with_retention(mut self, retention: Duration) -> Self {
+                self.retention = super::cap_retention(retention);
+                self
+            }
+
+            /// The retention of completed keys.
+            pub fn retention(&self) -> Duration {
+                self.retention
+            }
+        }
+
+        /// Where its keys live and their retention; never its connection.
+        impl std::fmt::Debug for $store {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($store))
+                    .field(stringify!($place), &self.$place)
+                    .field("retention", &self.retention)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 mod answer;
 mod dynamic;
 mod memory;
@@ -178,7 +213,6 @@ pub(crate) mod run;
 mod token;
 
 pub use answer::Answer;
-pub(crate) use answer::whole_seconds;
 pub use dynamic::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -443,8 +477,8 @@ impl fmt::Debug for Lease {
 ///
 /// Its message says what went wrong, never which key and never a
 /// connection password. It converts into the crate's
-/// [`Error`](crate::Error), whose HTTP status is `503`: the vendor retries
-/// later.
+/// [`Error`](crate::Error), whose HTTP status is `503`, and so is its
+/// [`Answer`] (`Answer::from(&error)`): the vendor retries later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
     kind: StoreErrorKind,
@@ -502,12 +536,6 @@ impl StoreError {
             self.kind,
             StoreErrorKind::Unavailable | StoreErrorKind::Uncertain
         )
-    }
-
-    /// The HTTP status to answer with: `503`, so that the vendor retries
-    /// later. The same name as [`Error::http_status`](crate::Error::http_status).
-    pub fn http_status(&self) -> u16 {
-        503
     }
 
     /// Who has the key, for a [`StoreErrorKind::LeaseLost`] made by
@@ -684,6 +712,26 @@ pub(crate) fn content_key(namespace: &str, raw: &[u8]) -> String {
     digest_key(namespace, "sha256", raw)
 }
 
+/// Panic unless `connecting`, a shared store's `connect` to an unreadable
+/// URL that holds a password, fails at once as `Unavailable` and echoes
+/// neither the password nor the host.
+#[cfg(all(test, any(feature = "redis", feature = "postgres")))]
+pub(crate) fn assert_unreadable_url_refused<S>(
+    connecting: impl Future<Output = Result<S, StoreError>>,
+) {
+    let connecting = std::pin::pin!(connecting);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let std::task::Poll::Ready(Err(e)) = connecting.poll(&mut cx) else {
+        panic!("an unreadable URL fails at once");
+    };
+    assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+    let shown = e.to_string();
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("host"),
+        "{shown}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,7 +887,7 @@ mod tests {
         );
         let rejected = StoreError::new(StoreErrorKind::Rejected, "claim: server error 22021");
         assert!(!rejected.is_transient());
-        assert_eq!(rejected.http_status(), 503);
+        assert_eq!(Answer::from(&rejected).http_status(), 503);
         assert_eq!(
             rejected.to_string(),
             "idempotency store refused it for good: claim: server error 22021"

@@ -15,8 +15,8 @@ use sqlx::{
 
 use super::run::{held, under_lease};
 use super::{
-    Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, acted, cap_retention,
-    printable, server_error,
+    Claim, Lease, LostTo, Outcome, Store, StoreError, StoreErrorKind, acted, printable,
+    server_error,
 };
 
 /// The longest one operation may take by the client's clock: waiting for
@@ -89,7 +89,7 @@ mod code {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use utility_webhooks::idempotency::{Outcome, PostgresStore};
+/// use utility_webhooks::idempotency::{Answer, PostgresStore};
 ///
 /// # async fn example() -> Result<(), utility_webhooks::idempotency::StoreError> {
 /// let store = PostgresStore::connect("postgres://receiver:secret@127.0.0.1/billing")
@@ -112,7 +112,7 @@ mod code {
 ///         })
 ///     })
 ///     .await?; // the store is down: answer 503
-/// let status = outcome.http_status(); // 204, 409 or 500
+/// let status = Answer::from(&outcome).http_status(); // 204, 409 or 500
 /// # let _ = status;
 /// # Ok(())
 /// # }
@@ -474,24 +474,9 @@ impl PostgresStore {
         Ok(self)
     }
 
-    /// Keep completed keys for `retention`, kept between
-    /// [`MIN_RETENTION`](super::MIN_RETENTION) and
-    /// [`MAX_RETENTION`](super::MAX_RETENTION) as every store keeps it
-    /// (`Duration::MAX` is 366 days). Make it longer than the vendors'
-    /// retry horizon.
-    pub fn with_retention(mut self, retention: Duration) -> Self {
-        self.retention = cap_retention(retention);
-        self
-    }
-
     /// The table in use.
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// The retention of completed keys.
-    pub fn retention(&self) -> Duration {
-        self.retention
     }
 
     /// The pool, to run the work's own statements on.
@@ -644,7 +629,7 @@ impl PostgresStore {
     ///
     /// ```no_run
     /// # use std::time::Duration;
-    /// # use utility_webhooks::idempotency::{Outcome, PostgresStore};
+    /// # use utility_webhooks::idempotency::{Answer, Outcome, PostgresStore};
     /// # async fn example(store: &PostgresStore) -> Result<(), utility_webhooks::idempotency::StoreError> {
     /// let outcome = store
     ///     .run_in_transaction("smarterwx:fd07b9f3", Duration::from_secs(10), |tx, lease| {
@@ -662,7 +647,7 @@ impl PostgresStore {
     ///     .await?;
     /// match outcome {
     ///     Outcome::Done(_) | Outcome::Completed => { /* 204 */ }
-    ///     other => { let _ = other.http_status(); /* 409 or 500 */ }
+    ///     other => { let _ = Answer::from(&other).http_status(); /* 409 or 500 */ }
     /// }
     /// # Ok(())
     /// # }
@@ -965,15 +950,7 @@ impl PostgresStore {
     }
 }
 
-impl fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Not the pool's options: they hold the password.
-        f.debug_struct("PostgresStore")
-            .field("table", &self.table)
-            .field("retention", &self.retention)
-            .finish_non_exhaustive()
-    }
-}
+shared_store!(PostgresStore, table);
 
 /// A duration in whole microseconds, at least one (lease lengths and
 /// retentions are capped far below `i64::MAX`).
@@ -1083,6 +1060,7 @@ fn describe(e: &sqlx::Error, hidden: &[&str]) -> (StoreErrorKind, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idempotency::Answer;
 
     /// Compiles only if the helper's future is `Send` (for
     /// `tokio::spawn`), whatever the work borrows from the transaction.
@@ -1100,10 +1078,7 @@ mod tests {
                     })
                 })
                 .await;
-            match outcome {
-                Ok(outcome) => outcome.http_status(),
-                Err(_) => 503,
-            }
+            Answer::of(&outcome).http_status()
         }
     }
 
@@ -1254,16 +1229,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_url_is_unavailable_and_not_echoed() {
-        let connecting = std::pin::pin!(PostgresStore::connect("nonsense://user:hunter2@host/"));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let std::task::Poll::Ready(Err(e)) = connecting.poll(&mut cx) else {
-            panic!("an unreadable URL fails at once");
-        };
-        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
-        let shown = e.to_string();
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("host"),
-            "{shown}"
-        );
+        crate::idempotency::assert_unreadable_url_refused(PostgresStore::connect(
+            "nonsense://user:hunter2@host/",
+        ));
     }
 }

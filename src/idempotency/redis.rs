@@ -1,6 +1,5 @@
 //! A store shared by every process that receives webhooks, on Redis.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,9 +10,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, Script};
 
 use super::run::timeout;
-use super::{
-    Claim, Lease, Store, StoreError, StoreErrorKind, acted, cap_retention, printable, server_error,
-};
+use super::{Claim, Lease, Store, StoreError, StoreErrorKind, acted, printable, server_error};
 
 /// The longest one operation may take, retries and a `NOSCRIPT` reload
 /// (three round trips) included.
@@ -260,24 +257,9 @@ impl RedisStore {
         self
     }
 
-    /// Keep completed keys for `retention`, kept between
-    /// [`MIN_RETENTION`](super::MIN_RETENTION) and
-    /// [`MAX_RETENTION`](super::MAX_RETENTION) as every store keeps it
-    /// (`Duration::MAX` is 366 days). Make it longer than the vendors'
-    /// retry horizon.
-    pub fn with_retention(mut self, retention: Duration) -> Self {
-        self.retention = cap_retention(retention);
-        self
-    }
-
     /// The key prefix in use.
     pub fn prefix(&self) -> &str {
         &self.prefix
-    }
-
-    /// The retention of completed keys.
-    pub fn retention(&self) -> Duration {
-        self.retention
     }
 
     /// Run `script` on `key` with `token` and a duration, within the
@@ -403,15 +385,7 @@ impl Store for RedisStore {
     }
 }
 
-impl fmt::Debug for RedisStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Not the URL: it may hold a password.
-        f.debug_struct("RedisStore")
-            .field("prefix", &self.prefix)
-            .field("retention", &self.retention)
-            .finish_non_exhaustive()
-    }
-}
+shared_store!(RedisStore, prefix);
 
 /// The connection `connecting` makes, within the operation deadline.
 /// Nothing was sent that could apply: whatever failed, the store is
@@ -507,16 +481,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_url_is_unavailable_and_not_echoed() {
-        let rt = std::pin::pin!(RedisStore::connect("nonsense://user:hunter2@host/"));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let std::task::Poll::Ready(Err(e)) = std::future::Future::poll(rt, &mut cx) else {
-            panic!("an unreadable URL fails at once");
-        };
-        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
-        let shown = e.to_string();
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("host"),
-            "{shown}"
-        );
+        crate::idempotency::assert_unreadable_url_refused(RedisStore::connect(
+            "nonsense://user:hunter2@host/",
+        ));
     }
 }

@@ -12,7 +12,10 @@ use futures_timer::Delay;
 
 use super::{Claim, Lease, Store, StoreError};
 
-/// What [`run`] did with one key, and so what to answer the vendor.
+/// What [`run`] did with one key, and so what to answer the vendor: its
+/// [`Answer`](super::Answer) (`Answer::from(&outcome)`, or
+/// `Answer::of(&ran)` for what `run` returned, a store error included)
+/// gives the status and the `Retry-After`.
 #[derive(Debug)]
 #[must_use = "the outcome says whether the delivery may be acknowledged"]
 pub enum Outcome<T, E> {
@@ -48,21 +51,6 @@ pub enum Outcome<T, E> {
 }
 
 impl<T, E> Outcome<T, E> {
-    /// The HTTP status to answer with: `204` when the delivery may be
-    /// acknowledged ([`Outcome::Done`], [`Outcome::DoneNotRecorded`],
-    /// [`Outcome::Completed`]), `409` for [`Outcome::InProgress`], `500`
-    /// for [`Outcome::Failed`], [`Outcome::Panicked`] and
-    /// [`Outcome::TimedOut`]. A store that could not be reached is an
-    /// `Err` from [`run`], whose status is `503`. The same name as
-    /// [`Error::http_status`](crate::Error::http_status).
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Outcome::Done(_) | Outcome::DoneNotRecorded(..) | Outcome::Completed => 204,
-            Outcome::InProgress { .. } => 409,
-            Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut => 500,
-        }
-    }
-
     /// The outcome's name in spans: `done`, `completed`, ...
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn name(&self) -> &'static str {
@@ -74,24 +62,6 @@ impl<T, E> Outcome<T, E> {
             Outcome::TimedOut => "timed_out",
             Outcome::InProgress { .. } => "in_progress",
             Outcome::Completed => "completed",
-        }
-    }
-
-    /// [`Outcome::http_status`] as an `http::StatusCode`. Requires the
-    /// `http` feature.
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    pub fn status_code(&self) -> http::StatusCode {
-        crate::error::status_code(self.http_status())
-    }
-
-    /// For [`Outcome::InProgress`], the `Retry-After` to answer with, in
-    /// whole seconds: what is left of the other caller's lease, rounded
-    /// up, at least one. `None` for every other outcome.
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            Outcome::InProgress { retry_after } => Some(super::whole_seconds(*retry_after)),
-            _ => None,
         }
     }
 }
@@ -157,7 +127,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 ///
 /// ```
 /// use std::time::Duration;
-/// use utility_webhooks::idempotency::{self, MemoryStore, Outcome};
+/// use utility_webhooks::idempotency::{self, Answer, MemoryStore, Outcome};
 ///
 /// # async fn example() -> Result<(), idempotency::StoreError> {
 /// let store = MemoryStore::new(1000, Duration::from_secs(24 * 3600));
@@ -168,7 +138,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// })
 /// .await?;
 /// assert!(matches!(first, Outcome::Failed("the database is down")));
-/// assert_eq!(first.http_status(), 500); // the vendor retries
+/// assert_eq!(Answer::from(&first).http_status(), 500); // the vendor retries
 ///
 /// let retry = idempotency::run(&store, "smarterwx:fd07b9f3", lease, |_lease| async {
 ///     Ok::<_, &str>("stored")
@@ -410,7 +380,7 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idempotency::{MemoryStore, StoreErrorKind};
+    use crate::idempotency::{Answer, MemoryStore, StoreErrorKind};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Wake, Waker};
@@ -448,7 +418,7 @@ mod tests {
         async move {
             let work = |lease: Lease| async move { Ok::<_, String>(lease.token().len()) };
             match run(store, "smartcomply:evt_1", LEASE, work).await {
-                Ok(outcome) => outcome.http_status(),
+                Ok(outcome) => Answer::from(&outcome).http_status(),
                 Err(_) => 503,
             }
         }
@@ -464,7 +434,7 @@ mod tests {
         };
         let first = block_on(run(&store, "k", LEASE, work)).unwrap();
         assert!(matches!(first, Outcome::Done(1)));
-        assert_eq!(first.http_status(), 204);
+        assert_eq!(Answer::from(&first).http_status(), 204);
         let second = block_on(run(&store, "k", LEASE, work)).unwrap();
         assert!(matches!(second, Outcome::Completed));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
@@ -475,7 +445,7 @@ mod tests {
         let store = MemoryStore::new(10, DAY);
         let failed = block_on(run(&store, "k", LEASE, |_| async { Err::<(), _>("no") })).unwrap();
         assert!(matches!(failed, Outcome::Failed("no")));
-        assert_eq!(failed.http_status(), 500);
+        assert_eq!(Answer::from(&failed).http_status(), 500);
         let retried = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();
         assert!(matches!(retried, Outcome::Done(())));
     }
@@ -498,7 +468,7 @@ mod tests {
             }
             other => panic!("expected InProgress, got {other:?}"),
         }
-        assert_eq!(outcome.http_status(), 409);
+        assert_eq!(Answer::from(&outcome).http_status(), 409);
         assert_eq!(ran.load(Ordering::SeqCst), 0);
         block_on(store.release(&held)).unwrap();
     }
@@ -517,21 +487,29 @@ mod tests {
         assert_eq!(block_on(store.claim("k", lease)).unwrap(), Claim::Completed);
     }
 
-    #[test]
-    fn work_whose_lease_is_overtaken_is_cancelled_and_released() {
+    /// Work that never ends, run under a lease of `lease` on a store whose
+    /// every renewal fails with `extend_error`: what `run` gave, and how long
+    /// it took.
+    fn never_ending_work_when_renewals_fail(
+        extend_error: StoreError,
+        lease: Duration,
+    ) -> (Faulty, Outcome<(), &'static str>, Duration) {
         let store = Faulty {
-            extend_error: Some(StoreError::lease_lost(crate::idempotency::LostTo::Holder)),
+            extend_error: Some(extend_error),
             ..Faulty::new()
         };
-        let lease = Duration::from_millis(100);
         let started = Instant::now();
-        let outcome = block_on(run(&store, "k", lease, |_| {
-            std::future::pending::<Result<(), &str>>()
-        }))
-        .unwrap();
+        let outcome = block_on(run(&store, "k", lease, |_| std::future::pending()));
+        (store, outcome.unwrap(), started.elapsed())
+    }
+
+    #[test]
+    fn work_whose_lease_is_overtaken_is_cancelled_and_released() {
+        let lost = StoreError::lease_lost(crate::idempotency::LostTo::Holder);
+        let (store, outcome, took) =
+            never_ending_work_when_renewals_fail(lost, Duration::from_millis(100));
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
         // Cancelled at the first renewal, half-way through the lease.
-        let took = started.elapsed();
         assert!(took >= Duration::from_millis(50), "{took:?}");
         // Released: the next delivery claims it at once.
         let next = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();
@@ -540,19 +518,11 @@ mod tests {
 
     #[test]
     fn work_is_cancelled_a_margin_before_a_lease_the_store_cannot_renew() {
-        let store = Faulty {
-            extend_error: Some(StoreError::new(StoreErrorKind::Unavailable, "injected")),
-            ..Faulty::new()
-        };
-        let lease = Duration::from_millis(500);
-        let started = Instant::now();
-        let outcome = block_on(run(&store, "k", lease, |_| {
-            std::future::pending::<Result<(), &str>>()
-        }))
-        .unwrap();
+        let down = StoreError::new(StoreErrorKind::Unavailable, "injected");
+        let (_, outcome, took) =
+            never_ending_work_when_renewals_fail(down, Duration::from_millis(500));
         assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
         // Renewals from 250 ms, retried until a fifth before the end.
-        let took = started.elapsed();
         assert!(took >= Duration::from_millis(400), "{took:?}");
     }
 
@@ -570,7 +540,7 @@ mod tests {
             Outcome::Panicked(message) => assert_eq!(message, "the handler's bug"),
             other => panic!("expected Panicked, got {other:?}"),
         }
-        assert_eq!(outcome.http_status(), 500);
+        assert_eq!(Answer::from(&outcome).http_status(), 500);
         // Not held: the retry runs at once.
         let retry = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(7) })).unwrap();
         assert!(matches!(retry, Outcome::Done(7)));
@@ -711,7 +681,7 @@ mod tests {
             Outcome::DoneNotRecorded(5, err) => assert_eq!(err.kind(), StoreErrorKind::Uncertain),
             other => panic!("expected DoneNotRecorded, got {other:?}"),
         }
-        assert_eq!(outcome.http_status(), 204);
+        assert_eq!(Answer::from(&outcome).http_status(), 204);
         // A lost lease is not retried: it cannot come back.
         let store = flaky(1, StoreErrorKind::LeaseLost);
         let outcome = block_on(run(&store, "k", LEASE, |_| async { Ok::<_, &str>(()) })).unwrap();

@@ -6,13 +6,11 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use super::{
-    Inbox, Item, OPERATION_DEADLINE, SMARTCOMPLY, SMARTERWX, closed_connection, unix_micros,
-};
+use super::{Inbox, Item, OPERATION_DEADLINE, closed_connection, unix_micros};
 use crate::idempotency::StoreError;
 use crate::idempotency::postgres::{error, no_answer};
 use crate::unreadable::Unreadable;
-use crate::{smartcomply, smarterwx};
+use crate::{Vendor, smartcomply, smarterwx};
 
 /// What [`Inbox::accept`] takes: what a verifier gave, with the body it
 /// verified (the raw bytes, as received), so that each item is stored byte
@@ -50,11 +48,13 @@ mod rows {
 
     use time::OffsetDateTime;
 
+    use crate::Vendor;
+
     /// One item to store.
     #[derive(Debug)]
     pub struct Row<'a> {
         pub(in crate::inbox) key: String,
-        pub(in crate::inbox) vendor: &'static str,
+        pub(in crate::inbox) vendor: Vendor,
         pub(in crate::inbox) id: Option<String>,
         pub(in crate::inbox) event_type: Option<String>,
         pub(in crate::inbox) event_time: Option<OffsetDateTime>,
@@ -162,7 +162,7 @@ fn typed_notification_row<'a>(
         .as_ref()
         .and_then(|order_key| order_key(&Item::SmarterWx(Box::new(notification.clone()))));
     typed_row(
-        SMARTERWX,
+        Vendor::SmarterWx,
         notification.idempotency_key(),
         notification.uuid.as_str(),
         notification.event_type(),
@@ -185,7 +185,7 @@ fn event_row<'a>(event: &'a smartcomply::Event, raw: &'a [u8], inbox: &Inbox) ->
         .as_ref()
         .and_then(|order_key| order_key(&Item::SmartComply(event.clone())));
     typed_row(
-        SMARTCOMPLY,
+        Vendor::SmartComply,
         event.idempotency_key(),
         event.id.as_str(),
         event.event_type(),
@@ -197,7 +197,7 @@ fn event_row<'a>(event: &'a smartcomply::Event, raw: &'a [u8], inbox: &Inbox) ->
 
 /// The row of a typed item.
 fn typed_row<'a>(
-    vendor: &'static str,
+    vendor: Vendor,
     key: String,
     id: &str,
     event_type: &str,
@@ -244,8 +244,8 @@ fn column(text: String) -> String {
 
 /// What accept did with a delivery: one entry per item, in order.
 ///
-/// Whatever it holds, the answer to the vendor is `202`: the items are
-/// committed (or were before).
+/// Whatever it holds, the answer to the vendor is `202`
+/// (`Answer::from(&receipt)`): the items are committed (or were before).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub struct Receipt {
@@ -256,11 +256,6 @@ impl Receipt {
     /// Each item of the delivery, in order.
     pub fn items(&self) -> &[Admitted] {
         &self.items
-    }
-
-    /// The status to answer the vendor with: `202 Accepted`.
-    pub fn http_status(&self) -> u16 {
-        202
     }
 }
 
@@ -340,18 +335,18 @@ impl Inbox {
     /// that time: it changes nothing twice.
     ///
     /// ```no_run
-    /// # use utility_webhooks::{inbox::Inbox, smarterwx};
+    /// # use utility_webhooks::{idempotency::Answer, inbox::Inbox, smarterwx};
     /// # async fn example(inbox: &Inbox, verifier: &smarterwx::Verifier, header: &str, body: &[u8])
     /// #     -> Result<u16, Box<dyn std::error::Error>> {
     /// let batch = verifier.verify_and_parse_each(header, body)?; // 401 / 400
     /// let receipt = match inbox.accept(&(batch, body)).await {
     ///     Ok(receipt) => receipt,
-    ///     Err(down) => return Ok(down.http_status()), // 503
+    ///     Err(down) => return Ok(Answer::from(&down).http_status()), // 503
     /// };
     /// for item in receipt.items() {
     ///     println!("{} {}", item.admission().as_str(), item.label());
     /// }
-    /// Ok(receipt.http_status()) // 202
+    /// Ok(Answer::from(&receipt).http_status()) // 202
     /// # }
     /// ```
     pub async fn accept<D: Accept + ?Sized>(&self, delivery: &D) -> Result<Receipt, StoreError> {
@@ -419,7 +414,7 @@ impl Inbox {
     async fn store_one(&self, row: &Row<'_>) -> Result<Vec<String>, sqlx::Error> {
         let done = sqlx::query(self.sql.ACCEPT_ONE.clone())
             .bind(row.key.as_str())
-            .bind(row.vendor)
+            .bind(row.vendor.as_str())
             .bind(row.id.as_deref())
             .bind(row.event_type.as_deref())
             .bind(row.event_time.map(unix_micros))
@@ -443,7 +438,7 @@ impl Inbox {
         }
         let stored: Vec<Option<String>> = sqlx::query_scalar(self.sql.ACCEPT.clone())
             .bind(column(rows, |r| r.key.as_str()))
-            .bind(column(rows, |r| r.vendor))
+            .bind(column(rows, |r| r.vendor.as_str()))
             .bind(column(rows, |r| r.id.as_deref()))
             .bind(column(rows, |r| r.event_type.as_deref()))
             .bind(column(rows, |r| r.event_time.map(unix_micros)))
@@ -492,12 +487,21 @@ fn trace(receipt: &Result<Receipt, StoreError>) {
     }
 }
 
-/// `202 Accepted`, no body: the items are committed.
+/// `202 Accepted`, no body: the items are committed
+/// ([`Answer::ACCEPTED`](crate::idempotency::Answer::ACCEPTED)).
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "postgres", feature = "axum"))))]
 impl axum_core::response::IntoResponse for Receipt {
     fn into_response(self) -> axum_core::response::Response {
-        http::StatusCode::ACCEPTED.into_response()
+        crate::idempotency::Answer::from(&self).into_response()
+    }
+}
+
+/// `202`, whatever the receipt holds: every item is committed, or was
+/// before.
+impl From<&Receipt> for crate::idempotency::Answer {
+    fn from(_: &Receipt) -> Self {
+        crate::idempotency::Answer::ACCEPTED
     }
 }
 

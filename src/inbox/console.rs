@@ -59,9 +59,9 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `GET api/stats` | [`Stats`](super::Stats): `{"pending":n,"running":n,"retrying":n,"done":n,"dead":n,"parked":n,"discarded":n,"oldest_pending_age_s":x}` |
-//! | `GET api/deliveries?state=dead&limit=50` | [`Delivery`]s, newest first: `[{"key","vendor","event_type","id","state","attempts","last_error","received_at","next_attempt_at","order_key"}]` |
-//! | `GET api/deliveries/{key}` | [`DeliveryDetail`](super::DeliveryDetail): the same plus `"raw"` and `"attempt_log":[{"n","started_at","finished_at","error"}]`; `404` for an unknown key |
-//! | `POST api/deliveries/{key}/retry`, `.../discard`, `.../replay` | [`Change`], with its [`http_status`](Change::http_status): `200` applied, `404` no such key, `409` refused in the row's state, `422` still unreadable |
+//! | `GET api/deliveries?state=dead&limit=50` | [`Entry`]s, newest first: `[{"key","vendor","event_type","id","state","attempts","last_error","received_at","next_attempt_at","order_key"}]` |
+//! | `GET api/deliveries/{key}` | [`EntryDetail`](super::EntryDetail): the same plus `"raw"` and `"attempt_log":[{"n","started_at","finished_at","error"}]`; `404` for an unknown key |
+//! | `POST api/deliveries/{key}/retry`, `.../discard`, `.../replay` | [`Change`], with its status: `200` applied, `404` no such key, `409` refused in the row's state, `422` still unreadable |
 //! | `POST api/retry?state=dead` | `{"state":"dead","retried":n}`; the state must be `retrying`, `dead` or `discarded` |
 //!
 //! The list takes `state`, `vendor`, `event_type`, `limit` (1 to 500,
@@ -116,7 +116,7 @@ use ::axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::operations::{DISCARDABLE, RETRYABLE};
-use super::{Change, Delivery, Inbox, ListQuery, State as ItemState};
+use super::{Change, Entry, Inbox, ListQuery, State as ItemState};
 use crate::idempotency::StoreError;
 
 /// The `Content-Security-Policy` of every answer of the console: its own
@@ -384,8 +384,8 @@ fn live_only(headers: &HeaderMap) -> bool {
 /// The rows with, for each pending or retrying one, the key it waits for.
 async fn with_waits(
     inbox: &Inbox,
-    rows: Vec<Delivery>,
-) -> Result<Vec<(Delivery, Option<String>)>, StoreError> {
+    rows: Vec<Entry>,
+) -> Result<Vec<(Entry, Option<String>)>, StoreError> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let held = row.order_key.is_some()
@@ -482,7 +482,7 @@ async fn detail_page(
     let waits = inbox.waiting_for(key).await?;
     let actions: Vec<Action> = Action::ALL
         .into_iter()
-        .filter(|action| action.takes(detail.delivery.state))
+        .filter(|action| action.takes(detail.entry.state))
         .collect();
     let view = page::Detail {
         detail: &detail,
@@ -598,11 +598,7 @@ async fn api_act(
         return Failure::NotFound(NO_ACTION).json();
     };
     match action.apply(&inbox, &key).await {
-        Ok(change) => {
-            let status = StatusCode::from_u16(change.http_status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(change)).into_response()
-        }
+        Ok(change) => (status(&change), Json(change)).into_response(),
         Err(e) => Failure::from(e).json(),
     }
 }
@@ -692,6 +688,17 @@ async fn secured(mut response: Response) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// The status the console answers a change with: `200`, `404`, `409`,
+/// `422`.
+fn status(change: &Change) -> StatusCode {
+    match change {
+        Change::Applied { .. } => StatusCode::OK,
+        Change::NotFound => StatusCode::NOT_FOUND,
+        Change::Refused { .. } => StatusCode::CONFLICT,
+        Change::Unreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
+//! use utility_webhooks::idempotency::Answer;
 //! use utility_webhooks::inbox::{self, Inbox, Item};
 //! use utility_webhooks::smartcomply;
 //!
@@ -18,7 +19,7 @@
 //! // deliveries included), `Err` is 503 and the vendor retries.
 //! let event = verifier.verify_and_parse(header, body)?;
 //! let receipt = inbox.accept(&(event, body)).await?;
-//! assert_eq!(receipt.http_status(), 202);
+//! assert_eq!(Answer::from(&receipt).http_status(), 202);
 //!
 //! // In workers, in this process or others: each item once, its effects
 //! // and its completion in one transaction.
@@ -224,11 +225,12 @@ use time::OffsetDateTime;
 use crate::error::{Error, PayloadError};
 use crate::idempotency::StoreError;
 use crate::idempotency::postgres::{error, no_answer, open, table_name, url_options};
-use crate::{smartcomply, smarterwx};
+use crate::read_error::ReadError;
+use crate::{Vendor, smartcomply, smarterwx};
 use sql::Statements;
 
 pub use accept::{Accept, Admission, Admitted, Receipt};
-pub use operations::{Attempt, Change, Delivery, DeliveryDetail, ListQuery, Purge, Purged, Stats};
+pub use operations::{Attempt, Change, Entry, EntryDetail, ListQuery, Purge, Purged, Stats};
 pub use worker::{Backoff, Job, Worker, WorkerEvent};
 
 /// How long an accept or an operation may take by the client's clock:
@@ -427,11 +429,6 @@ pub enum Item {
     SmarterWx(Box<smarterwx::Notification>),
 }
 
-/// The vendor name the inbox stores for SmartComply items.
-const SMARTCOMPLY: &str = "smartcomply";
-/// The vendor name the inbox stores for SmarterWX items.
-const SMARTERWX: &str = "smarterwx";
-
 impl Item {
     /// Read an item stored for `vendor` (`"smartcomply"` or
     /// `"smarterwx"`) from its raw JSON, as the workers and
@@ -439,9 +436,9 @@ impl Item {
     /// notification. No verification: the bytes were verified when they
     /// were accepted.
     pub fn parse(vendor: &str, raw: &[u8]) -> Result<Item, Error> {
-        match vendor {
-            SMARTCOMPLY => smartcomply::parse(raw).map(Item::SmartComply),
-            SMARTERWX => {
+        match Vendor::ALL.iter().find(|known| known.as_str() == vendor) {
+            Some(Vendor::SmartComply) => smartcomply::parse(raw).map(Item::SmartComply),
+            Some(Vendor::SmarterWx) => {
                 let mut batch = smarterwx::parse(raw)?;
                 match (batch.pop(), batch.is_empty()) {
                     (Some(one), true) => Ok(Item::SmarterWx(Box::new(one))),
@@ -452,11 +449,11 @@ impl Item {
         }
     }
 
-    /// `"smartcomply"` or `"smarterwx"`.
-    pub fn vendor(&self) -> &'static str {
+    /// Who sent it.
+    pub fn vendor(&self) -> Vendor {
         match self {
-            Item::SmartComply(_) => SMARTCOMPLY,
-            Item::SmarterWx(_) => SMARTERWX,
+            Item::SmartComply(_) => Vendor::SmartComply,
+            Item::SmarterWx(_) => Vendor::SmarterWx,
         }
     }
 
@@ -497,7 +494,7 @@ impl Item {
 /// A payload error saying that the stored JSON is not `expected`.
 fn payload_error(expected: &str) -> Error {
     let e = <serde_json::Error as serde::de::Error>::custom(format_args!("expected {expected}"));
-    Error::Payload(PayloadError::new(&e, None, None))
+    Error::Payload(PayloadError::from(ReadError::new(&e, None, None)))
 }
 
 /// The order key the example and most hosts want: a SmarterWX referral's
@@ -701,7 +698,7 @@ mod tests {
         assert_eq!(by_subject(&item).as_deref(), Some("assembly:asm_1"));
         let notification = br#"{"uuid":"u-1","event":"enquiry:create","timestamp":"2023-11-20T01:00:00Z","message":{}}"#;
         let item = Item::parse("smarterwx", notification).unwrap();
-        assert_eq!(item.vendor(), "smarterwx");
+        assert_eq!(item.vendor(), Vendor::SmarterWx);
         assert_eq!(item.event_type(), "enquiry:create");
         assert_eq!(by_subject(&item), None);
         for (vendor, raw) in [

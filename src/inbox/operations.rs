@@ -73,7 +73,7 @@ impl Stats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub struct Delivery {
+pub struct Entry {
     /// Its idempotency key.
     pub key: String,
     /// `"smartcomply"` or `"smarterwx"`.
@@ -100,16 +100,16 @@ pub struct Delivery {
     pub order_key: Option<String>,
 }
 
-/// One stored item with its JSON and its attempts: a [`Delivery`]'s
+/// One stored item with its JSON and its attempts: an [`Entry`]'s
 /// fields plus `"raw"` (the JSON as the vendor sent it, `null` once
 /// purged) and `"attempt_log"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub struct DeliveryDetail {
+pub struct EntryDetail {
     /// The fields of the list.
     #[serde(flatten)]
-    pub delivery: Delivery,
+    pub entry: Entry,
     /// The JSON as the vendor sent it, byte for byte; `None` once purged.
     pub raw: Option<String>,
     /// Every attempt, the first first; a running attempt last, unfinished.
@@ -226,18 +226,6 @@ pub enum Change {
     },
 }
 
-impl Change {
-    /// The status a console answers with: `200`, `404`, `409`, `422`.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Change::Applied { .. } => 200,
-            Change::NotFound => 404,
-            Change::Refused { .. } => 409,
-            Change::Unreadable { .. } => 422,
-        }
-    }
-}
-
 /// What [`Inbox::purge`] removes: the JSON of rows done or discarded
 /// longer ago than a retention (the row stays, a tombstone, so that a late
 /// resend is still a duplicate), and, if asked, tombstones older than
@@ -300,7 +288,7 @@ pub(super) const DISCARDABLE: [State; 4] =
     [State::Pending, State::Retrying, State::Dead, State::Parked];
 
 /// A row as `list.sql` and `get.sql` give it (times in microseconds).
-type DeliveryRow = (
+type EntryRow = (
     String,
     String,
     Option<String>,
@@ -313,7 +301,7 @@ type DeliveryRow = (
     Option<String>,
 );
 
-/// A row as `get.sql` gives it: a [`DeliveryRow`], then the JSON, the
+/// A row as `get.sql` gives it: a [`EntryRow`], then the JSON, the
 /// attempt log, and when the last attempt started and the row finished.
 type DetailRow = (
     String,
@@ -332,10 +320,10 @@ type DetailRow = (
     Option<i64>,
 );
 
-fn delivery(row: DeliveryRow) -> Delivery {
+fn delivery(row: EntryRow) -> Entry {
     let (key, vendor, event_type, id, state, attempts, last_error, received_at, next, order_key) =
         row;
-    Delivery {
+    Entry {
         key,
         vendor,
         event_type,
@@ -416,12 +404,12 @@ impl Inbox {
 
     /// The rows `query` selects, newest first; the next page is
     /// `query.after(<the last key>)`.
-    pub async fn list(&self, query: &ListQuery) -> Result<Vec<Delivery>, StoreError> {
+    pub async fn list(&self, query: &ListQuery) -> Result<Vec<Entry>, StoreError> {
         let limit = query
             .limit
             .unwrap_or(ListQuery::DEFAULT_LIMIT)
             .clamp(1, ListQuery::MAX_LIMIT);
-        let rows = sqlx::query_as::<_, DeliveryRow>(self.sql.LIST.clone())
+        let rows = sqlx::query_as::<_, EntryRow>(self.sql.LIST.clone())
             .bind(query.state.map(State::as_str))
             .bind(query.vendor.as_deref())
             .bind(query.event_type.as_deref())
@@ -434,7 +422,7 @@ impl Inbox {
 
     /// The row of `key`, with its JSON and every attempt; `None` when there
     /// is none.
-    pub async fn get(&self, key: &str) -> Result<Option<DeliveryDetail>, StoreError> {
+    pub async fn get(&self, key: &str) -> Result<Option<EntryDetail>, StoreError> {
         let row = sqlx::query_as::<_, DetailRow>(self.sql.GET.clone())
             .bind(key)
             .fetch_optional(&self.pool);
@@ -472,10 +460,10 @@ impl Inbox {
             }),
             _ => None,
         };
-        Ok(Some(DeliveryDetail {
+        Ok(Some(EntryDetail {
             attempt_log: attempts(&log, last),
             raw: raw.map(|raw| String::from_utf8_lossy(&raw).into_owned()),
-            delivery,
+            entry: delivery,
         }))
     }
 
@@ -572,7 +560,7 @@ impl Inbox {
         // Changed meanwhile (another replay, a discard): say how it is now.
         Ok(match self.get(key).await? {
             Some(now) => Change::Refused {
-                state: now.delivery.state,
+                state: now.entry.state,
             },
             None => Change::NotFound,
         })
@@ -668,8 +656,8 @@ mod tests {
             r#"{"pending":0,"running":0,"retrying":0,"done":0,"dead":0,"parked":0,"discarded":0,"oldest_pending_age_s":0.0}"#
         );
         let at = OffsetDateTime::from_unix_timestamp(1_777_989_600).unwrap();
-        let detail = DeliveryDetail {
-            delivery: Delivery {
+        let detail = EntryDetail {
+            entry: Entry {
                 key: "smartcomply:evt_1".into(),
                 vendor: "smartcomply".into(),
                 event_type: Some("test.failed".into()),
@@ -717,7 +705,7 @@ mod tests {
             serde_json::json!([{"n":1,"started_at":"2026-05-05T14:00:00Z",
                 "finished_at":"2026-05-05T14:00:00.5Z","error":"boom"}])
         );
-        let back: DeliveryDetail = serde_json::from_value(json).unwrap();
+        let back: EntryDetail = serde_json::from_value(json).unwrap();
         assert_eq!(back, detail);
         assert_eq!(
             serde_json::to_value(Change::Applied {
@@ -726,7 +714,6 @@ mod tests {
             .unwrap(),
             serde_json::json!({"result": "applied", "state": "pending"})
         );
-        assert_eq!(Change::NotFound.http_status(), 404);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::{
 use crate::idempotency::postgres::error;
 use crate::idempotency::run::{catching, panic_message};
 use crate::idempotency::{Lease, StoreError, StoreErrorKind, TransactionWork};
+use crate::text::Escaped;
 
 /// The handler, its error made a message.
 type Handler =
@@ -158,14 +159,19 @@ pub enum WorkerEvent {
 }
 
 impl fmt::Display for WorkerEvent {
+    /// One line, its id escaped (sender text never starts a line of its
+    /// own): `processed <id>`, `failed <id> attempt <n>`, `dead <id>`,
+    /// `parked <id>`, `lease lost <id> attempt <n>`, `unavailable: ..`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WorkerEvent::Processed { id, .. } => write!(f, "processed {id}"),
-            WorkerEvent::Failed { id, attempt, .. } => write!(f, "failed {id} attempt {attempt}"),
-            WorkerEvent::Dead { id, .. } => write!(f, "dead {id}"),
-            WorkerEvent::Parked { id, .. } => write!(f, "parked {id}"),
+            WorkerEvent::Processed { id, .. } => write!(f, "processed {}", Escaped(id)),
+            WorkerEvent::Failed { id, attempt, .. } => {
+                write!(f, "failed {} attempt {attempt}", Escaped(id))
+            }
+            WorkerEvent::Dead { id, .. } => write!(f, "dead {}", Escaped(id)),
+            WorkerEvent::Parked { id, .. } => write!(f, "parked {}", Escaped(id)),
             WorkerEvent::LeaseLost { id, attempt, .. } => {
-                write!(f, "lease lost {id} attempt {attempt}")
+                write!(f, "lease lost {} attempt {attempt}", Escaped(id))
             }
             WorkerEvent::Unavailable { error } => write!(f, "unavailable: {error}"),
         }
@@ -1028,6 +1034,40 @@ fn trace(event: &WorkerEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_is_one_line_whatever_its_id_holds() {
+        let id = "evt_1\nprocessed evt_FORGED".to_owned();
+        let key = "smartcomply:id-sha256:00".to_owned();
+        let events = [
+            WorkerEvent::Processed {
+                key: key.clone(),
+                id: id.clone(),
+                attempt: 1,
+            },
+            WorkerEvent::Dead {
+                key: key.clone(),
+                id: id.clone(),
+                attempts: 3,
+            },
+            WorkerEvent::Parked {
+                key: key.clone(),
+                id: id.clone(),
+                error: "x".into(),
+            },
+        ];
+        for event in events {
+            let line = event.to_string();
+            assert!(!line.contains('\n'), "{line}");
+            assert!(line.ends_with(r"evt_1\nprocessed evt_FORGED"), "{line}");
+        }
+        let plain = WorkerEvent::Processed {
+            key,
+            id: "evt_2".into(),
+            attempt: 1,
+        };
+        assert_eq!(plain.to_string(), "processed evt_2");
+    }
 
     #[test]
     fn backoff_doubles_with_full_jitter_above_its_floor_and_below_its_cap() {

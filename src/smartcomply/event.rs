@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::error::PayloadError;
+use crate::read_error::ReadError;
 use crate::unreadable::Unreadable;
+use crate::vendor::Vendor;
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -52,49 +54,32 @@ pub struct Event {
 
 impl Event {
     /// The wire `type` (`"test.submitted"`, ...), also for unknown events.
+    /// As an enum, to match on: `EventType::from(event.event_type())`.
     pub fn event_type(&self) -> &str {
         self.data.tag()
-    }
-
-    /// The event type as an enum, to match on ([`Event::event_type`]
-    /// gives it as text).
-    pub fn kind(&self) -> EventType {
-        self.data.kind()
     }
 
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smartcomply:<id>`, a namespace no SmarterWX key shares.
     pub fn idempotency_key(&self) -> String {
-        idempotency_key(self.id.as_str())
+        VENDOR.key(self.id.as_str())
     }
 }
 
-/// `smartcomply:<id>`: the one place a SmartComply idempotency key is
-/// written.
-fn idempotency_key(id: &str) -> String {
-    crate::idempotency::key(NAMESPACE, id)
-}
+/// The vendor: the namespace of SmartComply idempotency keys, and its
+/// name in spans.
+pub(super) const VENDOR: Vendor = Vendor::SmartComply;
 
-/// The namespace of SmartComply idempotency keys, and the vendor's name
-/// in spans.
-pub(super) const NAMESPACE: &str = "smartcomply";
-
-/// The event of `body` as [`Unreadable`], with `error`, when `body` is one
-/// JSON object whose `id` and `type` are strings, whose `created_at` is an
-/// instant, and that has `data`, each sent once.
-fn unreadable(body: &[u8], error: &PayloadError) -> Option<Unreadable> {
+/// The `id`, `type` and raw JSON of `body`, when it is one JSON object
+/// whose `id` and `type` are strings, whose `created_at` is an instant,
+/// and that has `data`, each sent once: what an [`Unreadable`] event
+/// keeps.
+fn envelope(body: &[u8]) -> Option<(String, String, &str)> {
     let raw = std::str::from_utf8(body).ok()?;
     let envelope = wire::envelope::read_lenient::<EventData>(body)?;
     envelope.time?;
     envelope.payload?;
-    Some(Unreadable::new(
-        NAMESPACE,
-        None,
-        Some(envelope.id?),
-        Some(envelope.tag?),
-        raw,
-        error.clone(),
-    ))
+    Some((envelope.id?, envelope.tag?, raw))
 }
 
 impl crate::trace::Described for Event {
@@ -117,10 +102,17 @@ impl wire::Decode for Event {
         wire::peek_tag(body, EventData::TAG_KEY)
     }
 
-    fn with_context(body: &[u8], error: PayloadError) -> PayloadError {
-        match unreadable(body, &error) {
-            Some(event) => error.with_unreadable(event),
-            None => error,
+    fn with_context(body: &[u8], error: ReadError) -> PayloadError {
+        match envelope(body) {
+            Some((id, tag, raw)) => PayloadError::from_unreadable(Unreadable::new(
+                VENDOR,
+                None,
+                Some(id),
+                Some(tag),
+                raw,
+                error,
+            )),
+            None => error.into(),
         }
     }
 }
@@ -330,7 +322,10 @@ mod tests {
             panic!("{event:?}")
         };
         assert_eq!(u.data, json!({"reading": 12.5, "tags": ["a"]}));
-        assert_eq!(event.data.kind(), EventType::Unknown("meter.read".into()));
+        assert_eq!(
+            EventType::from(event.data.event_type()),
+            EventType::Unknown("meter.read".into())
+        );
         let again: serde_json::Value = serde_json::to_value(&event).unwrap();
         assert_eq!(again, raw);
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::Notification;
-use crate::error::{Error, ErrorKind, MAX_DISPLAY};
-use crate::text::{Bounded, Capped, sanitize};
+use crate::error::{Error, ErrorKind};
+use crate::text::{Bounded, Capped, MAX_DISPLAY, MAX_ID, MAX_TYPE, sanitize};
 use crate::unreadable::Unreadable;
 
 /// One notification of a delivery, as
@@ -187,10 +187,6 @@ impl Stale {
     }
 }
 
-/// The longest uuid and event echoed in a message, in bytes once escaped.
-const MAX_ID: usize = 64;
-const MAX_EVENT: usize = 96;
-
 /// At most 1 KiB, whatever the notification: its uuid and event escaped
 /// and cut.
 impl fmt::Display for Stale {
@@ -202,7 +198,7 @@ impl fmt::Display for Stale {
             "stale notification at index {} (uuid `{}`, event `{}`): its timestamp is ",
             s.index,
             sanitize(s.notification.uuid.as_str(), MAX_ID),
-            sanitize(s.notification.event_type(), MAX_EVENT),
+            sanitize(s.notification.event_type(), MAX_TYPE),
         )?;
         let age = s.age.unsigned_abs();
         if s.age.is_negative() {
@@ -372,7 +368,7 @@ impl crate::trace::Described for Item {
             Item::Notification(_) => {}
             Item::Unreadable(u) => crate::trace::unreadable_event(u),
             Item::Stale(s) => tracing::warn!(
-                vendor = super::VENDOR,
+                vendor = super::VENDOR.as_str(),
                 event_type = crate::trace::shown(s.notification().event_type()).as_str(),
                 id = crate::trace::shown(s.notification().uuid.as_str()).as_str(),
                 index = s.index(),

@@ -11,8 +11,10 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::{Item, Referral};
-use crate::error::{Error, PayloadError, Positions};
+use crate::error::Error;
+use crate::read_error::{Positions, ReadError};
 use crate::unreadable::Unreadable;
+use crate::vendor::Vendor;
 use crate::wire::{self, Tagged};
 
 id_newtype! {
@@ -52,30 +54,21 @@ pub struct Notification {
 
 impl Notification {
     /// The wire `event` (`"referral:create"`, ...), also for unknown events.
+    /// As an enum, to match on: `EventType::from(notification.event_type())`.
     pub fn event_type(&self) -> &str {
         self.message.tag()
-    }
-
-    /// The event as an enum, to match on ([`Notification::event_type`]
-    /// gives it as text).
-    pub fn kind(&self) -> EventType {
-        self.message.kind()
     }
 
     /// The key to claim in an [idempotency store](crate::idempotency):
     /// `smarterwx:<uuid>`, a namespace no SmartComply key shares.
     pub fn idempotency_key(&self) -> String {
-        idempotency_key(self.uuid.as_str())
+        VENDOR.key(self.uuid.as_str())
     }
 }
 
-/// `smarterwx:<uuid>`: the one place a SmarterWX idempotency key is written.
-fn idempotency_key(uuid: &str) -> String {
-    crate::idempotency::key(NAMESPACE, uuid)
-}
-
-/// The namespace of SmarterWX idempotency keys.
-pub(super) const NAMESPACE: &str = "smarterwx";
+/// The vendor: the namespace of SmarterWX idempotency keys, and its name
+/// in spans.
+pub(super) const VENDOR: Vendor = Vendor::SmarterWx;
 
 impl Serialize for Notification {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -297,7 +290,7 @@ fn parse_each_slowly(body: &[u8], max: usize) -> Result<Vec<Item>, Error> {
                 Ok(notification) => Item::Notification(notification),
                 Err(error) => {
                     let at = positions.at(offset_in(body, text));
-                    let error = error.within(at, (!bare).then_some(index));
+                    let error = error.into_read_error().within(at, (!bare).then_some(index));
                     Item::Unreadable(unreadable(index, text, error))
                 }
             }
@@ -333,12 +326,12 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
 
 /// Notification `index` of a body, `raw` as sent, as [`Unreadable`] with
 /// `error`: with its `uuid` and `event` when they can be read.
-fn unreadable(index: usize, raw: &str, error: PayloadError) -> Unreadable {
+fn unreadable(index: usize, raw: &str, error: ReadError) -> Unreadable {
     let (uuid, event) = match wire::envelope::read_lenient::<Message>(raw.as_bytes()) {
         Some(envelope) => (envelope.id, envelope.tag),
         None => (None, None),
     };
-    Unreadable::new(NAMESPACE, Some(index), uuid, event, raw, error)
+    Unreadable::new(VENDOR, Some(index), uuid, event, raw, error)
 }
 
 /// The `event` of the notification a failed parse stopped at, if it has
@@ -630,7 +623,7 @@ mod tests {
         let n = &batch[0];
         assert_eq!(n.event_type(), "enquiry:create");
         assert_eq!(
-            n.message.kind(),
+            EventType::from(n.message.event_type()),
             EventType::Unknown("enquiry:create".into())
         );
         assert_eq!(n.message.referral(), None);
@@ -783,7 +776,12 @@ mod tests {
                 .iter()
                 .find_map(|r| r.as_ref().err())
                 .unwrap_or_else(|| panic!("{all:?}"));
-            assert_eq!(first.error(), &strict, "{}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                first.error(),
+                strict.read_error(),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 
@@ -808,7 +806,7 @@ mod tests {
         assert_eq!(u.error().path(), Some("[1].message.id"));
         // Right after `"x"`, counted from the start of the body.
         assert_eq!((u.error().line(), u.error().column()), (Some(2), Some(61)));
-        assert_eq!(u.error(), &payload_error(body.as_bytes()));
+        assert_eq!(u.error(), payload_error(body.as_bytes()).read_error());
     }
 
     #[test]
@@ -828,9 +826,9 @@ mod tests {
             });
         }
         body.push_str("\n]");
-        let before = crate::error::scanned::get();
+        let before = crate::read_error::scanned::get();
         let all = parse_each(body.as_bytes(), usize::MAX).unwrap();
-        let scanned = crate::error::scanned::get() - before;
+        let scanned = crate::read_error::scanned::get() - before;
         // Quadratic, it would be about 30 000 times half the body.
         assert!(
             scanned <= body.len(),

@@ -32,7 +32,8 @@ use super::path::Stack;
 pub(crate) use super::path::{Segment, path};
 use super::{Envelope, Open};
 use crate::drift::{DriftItem, DriftKind};
-use crate::error::{Error, PayloadError};
+use crate::error::Error;
+use crate::read_error::ReadError;
 
 /// Not in a walk's string.
 const IDLE: u8 = 0;
@@ -192,7 +193,7 @@ impl Hook for &Walk {
 /// A body that parsed but that the walk cannot read (it is not valid
 /// UTF-8 inside a member the model skips).
 pub(crate) fn payload_error(err: serde_json::Error) -> Error {
-    Error::Payload(PayloadError::new(&err, None, None))
+    Error::Payload(ReadError::new(&err, None, None).into())
 }
 
 /// The members of one object, in order, each raw.

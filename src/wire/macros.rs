@@ -180,8 +180,8 @@ macro_rules! open_enum {
 ///
 /// - the tag enum, `pub enum EventType`, through [`open_enum!`];
 /// - `pub enum EventData` (`#[non_exhaustive]`), one variant per payload
-///   type and `Unknown(..)`, with `event_type()` (the wire tag as text)
-///   and `kind()` (the tag enum);
+///   type and `Unknown(..)`, with `event_type()` (the wire tag as text;
+///   the tag enum is `<Tag>::from(x.event_type())`);
 /// - `wire::Tagged` for it (the tag and payload keys, reading a payload by
 ///   its tag, writing one), and serde as `{"<tag>": .., "<payload>": ..}`.
 ///
@@ -225,18 +225,10 @@ macro_rules! tagged_union {
             }
 
             /// The wire tag (`"test.failed"`, `"referral:create"`), also for
-            /// unknown types.
+            /// unknown types. As an enum, to match on:
+            #[doc = concat!("`", stringify!($tag), "::from(x.event_type())`.")]
             pub fn event_type(&self) -> &str {
                 self.tag()
-            }
-
-            /// The type as an enum, to match on ([`Self::event_type`] gives
-            /// it as text).
-            pub fn kind(&self) -> $tag {
-                match self {
-                    $( Self::$variant(_) => $tag::$variant, )+
-                    Self::Unknown(unknown) => $tag::Unknown($crate::wire::Unknown::tag(unknown).to_owned()),
-                }
             }
         }
 

@@ -23,6 +23,7 @@ use serde::Serializer;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{Error, PayloadError};
+use crate::read_error::ReadError;
 
 pub(crate) use datetime::InstantCodec;
 pub(crate) use id::IdText;
@@ -302,10 +303,10 @@ pub(crate) trait Decode: DeserializeOwned {
         None
     }
 
-    /// What to add to the error of a body that failed (the unreadable
-    /// delivery it still holds).
-    fn with_context(_body: &[u8], error: PayloadError) -> PayloadError {
-        error
+    /// The error of a body that failed, with what to add to it (the
+    /// unreadable delivery it still holds).
+    fn with_context(_body: &[u8], error: ReadError) -> PayloadError {
+        error.into()
     }
 
     /// The body the fast reader gave up on: `serde_json` reads it and
@@ -315,7 +316,7 @@ pub(crate) trait Decode: DeserializeOwned {
         path::from_slice(body).map_err(|err| {
             let tag = Self::event_type(body);
             let path = path::error_path::<Self>(body);
-            Self::with_context(body, PayloadError::new(&err, tag.as_deref(), path))
+            Self::with_context(body, ReadError::new(&err, tag.as_deref(), path))
         })
     }
 }

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use serde::de;
 
 use super::forward::{Forward, Hook, Quiet};
-use crate::text::sanitize;
+use crate::text::{MAX_PATH, sanitize};
 
 /// Deserialize a `T` from all of `body` (trailing white space allowed), as
 /// `serde_json::from_slice` does.
@@ -44,9 +44,6 @@ pub(crate) fn error_path<T: de::DeserializeOwned>(body: &[u8]) -> Option<String>
 
 /// Longest key in a path, in bytes once escaped; keys are the sender's.
 const MAX_KEY: usize = 64;
-
-/// Longest path, in bytes once escaped, as `PayloadError::path` keeps one.
-const MAX_PATH: usize = 256;
 
 /// One step of a path.
 #[derive(Clone)]

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use time::OffsetDateTime;
-use utility_webhooks::{smartcomply, smarterwx};
+use utility_webhooks::{Vendor, smartcomply, smarterwx};
 
-use receiver::{BODY_LIMIT, Delivery, Job, Parked, Receiver, WorkFuture, router};
+use receiver::{BODY_LIMIT, Job, Line, Parked, Receiver, WorkFuture, router};
 use utility_webhooks::idempotency::{Claim, Lease, MemoryStore, Store, StoreError, StoreErrorKind};
 
 const SMARTCOMPLY_SECRET: &str = "whsec_receiver_test";
@@ -28,7 +28,7 @@ const SMARTERWX: &str = "/webhooks/smarterwx";
 struct Server {
     base: String,
     client: reqwest::Client,
-    log: Arc<Mutex<Vec<Delivery>>>,
+    log: Arc<Mutex<Vec<Line>>>,
     parked: Arc<Mutex<Vec<Parked>>>,
 }
 
@@ -80,7 +80,7 @@ async fn start_with_verifier<S: Store + 'static>(
         dead_letters.lock().unwrap().push(p);
         Box::pin(async { Ok(()) })
     })
-    .on_delivery(move |delivery| sink.lock().unwrap().push(delivery));
+    .on_line(move |line| sink.lock().unwrap().push(line));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .unwrap();
@@ -144,7 +144,7 @@ impl Server {
     }
 
     /// What was recorded since the last call.
-    fn take(&self) -> Vec<Delivery> {
+    fn take(&self) -> Vec<Line> {
         std::mem::take(&mut *self.log.lock().unwrap())
     }
 }
@@ -153,21 +153,21 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-fn sorted(mut lines: Vec<Delivery>) -> Vec<String> {
+fn sorted(mut lines: Vec<Line>) -> Vec<String> {
     let mut lines: Vec<String> = lines.drain(..).map(|d| d.to_string()).collect();
     lines.sort();
     lines
 }
 
-fn processed(ids: &[&str]) -> Vec<Delivery> {
+fn processed(ids: &[&str]) -> Vec<Line> {
     ids.iter()
-        .map(|id| Delivery::Processed(id.to_string()))
+        .map(|id| Line::Processed(id.to_string()))
         .collect()
 }
 
-fn duplicate(ids: &[&str]) -> Vec<Delivery> {
+fn duplicate(ids: &[&str]) -> Vec<Line> {
     ids.iter()
-        .map(|id| Delivery::Duplicate(id.to_string()))
+        .map(|id| Line::Duplicate(id.to_string()))
         .collect()
 }
 
@@ -317,12 +317,12 @@ async fn a_smartcomply_event_the_model_cannot_read_is_parked_and_acknowledged() 
         .smartcomply(SMARTCOMPLY_SECRET, now(), body.as_bytes())
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(server.take(), [Delivery::Parked("evt_unreadable_1".into())]);
+    assert_eq!(server.take(), [Line::Parked("evt_unreadable_1".into())]);
     {
         let parked = server.parked.lock().unwrap();
         assert_eq!(parked.len(), 1);
         let p = &parked[0];
-        assert_eq!(p.vendor(), "smartcomply");
+        assert_eq!(p.vendor(), Vendor::SmartComply);
         assert_eq!(p.idempotency_key(), "smartcomply:evt_unreadable_1");
         assert_eq!(p.event_type(), Some("iu.exceedance_detected"));
         assert_eq!(p.raw(), body, "the event, byte for byte");
@@ -335,10 +335,7 @@ async fn a_smartcomply_event_the_model_cannot_read_is_parked_and_acknowledged() 
         .smartcomply(SMARTCOMPLY_SECRET, now(), body.as_bytes())
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        server.take(),
-        [Delivery::Duplicate("evt_unreadable_1".into())]
-    );
+    assert_eq!(server.take(), [Line::Duplicate("evt_unreadable_1".into())]);
     assert_eq!(server.parked.lock().unwrap().len(), 1);
     // Forged, it is still refused.
     let status = server
@@ -416,16 +413,16 @@ async fn a_batch_with_one_unreadable_notification_processes_two_and_parks_one() 
     assert_eq!(status, StatusCode::NO_CONTENT);
     let uuid = |i: usize| notifications[i].uuid.to_string();
     let want = vec![
-        Delivery::Processed(uuid(0)),
-        Delivery::Parked(uuid(1)),
-        Delivery::Processed(uuid(2)),
+        Line::Processed(uuid(0)),
+        Line::Parked(uuid(1)),
+        Line::Processed(uuid(2)),
     ];
     assert_eq!(sorted(server.take()), sorted(want));
     {
         let parked = server.parked.lock().unwrap();
         assert_eq!(parked.len(), 1);
         let p = &parked[0];
-        assert_eq!(p.vendor(), "smarterwx");
+        assert_eq!(p.vendor(), Vendor::SmarterWx);
         assert_eq!(p.index(), Some(1));
         assert_eq!(p.id(), Some(uuid(1).as_str()));
         assert_eq!(p.event_type(), Some(notifications[1].event_type()));
@@ -436,7 +433,7 @@ async fn a_batch_with_one_unreadable_notification_processes_two_and_parks_one() 
     // The retry finds all three done.
     let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let want: Vec<Delivery> = (0..3).map(|i| Delivery::Duplicate(uuid(i))).collect();
+    let want: Vec<Line> = (0..3).map(|i| Line::Duplicate(uuid(i))).collect();
     assert_eq!(sorted(server.take()), sorted(want));
     assert_eq!(server.parked.lock().unwrap().len(), 1);
 }
@@ -542,7 +539,7 @@ async fn failed_work_is_500_and_its_retry_runs_it_again() {
     let id = smartcomply::parse(&body).unwrap().id;
     let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), &body).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(server.take(), [Delivery::Failed(id.to_string())]);
+    assert_eq!(server.take(), [Line::Failed(id.to_string())]);
     // The vendor's retry claims the released key and does the work.
     let status = server.smartcomply(SMARTCOMPLY_SECRET, now(), &body).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -581,7 +578,7 @@ async fn a_retry_during_the_first_attempt_is_409_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=3).contains(&retry_after), "{retry_after}");
-    assert_eq!(server.take(), [Delivery::InProgress(event.id.to_string())]);
+    assert_eq!(server.take(), [Line::InProgress(event.id.to_string())]);
 
     // The first attempt fails and releases: the retry does the work.
     store.release(&held).await.unwrap();
@@ -602,7 +599,7 @@ async fn a_store_that_is_down_is_503_and_nothing_is_done() {
     // A fixed text: the store's own message stays in the receiver's logs.
     assert_eq!(text, utility_webhooks::axum::STORE_UNAVAILABLE);
     assert!(!text.contains("refused"), "{text}");
-    assert_eq!(server.take(), [Delivery::Unavailable(id.to_string())]);
+    assert_eq!(server.take(), [Line::Unavailable(id.to_string())]);
     // Forged deliveries are still refused before the store is asked.
     let status = server.smartcomply("whsec_forged", now(), &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -630,14 +627,14 @@ async fn a_batch_that_half_failed_is_finished_not_redone_by_its_retry() {
     let others = [&notifications[0], &notifications[2]].map(|n| n.uuid.to_string());
     let status = server.smarterwx(SMARTERWX_SECRET, &body).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let mut want = vec![Delivery::Failed(bad.clone())];
-    want.extend(others.iter().cloned().map(Delivery::Processed));
+    let mut want = vec![Line::Failed(bad.clone())];
+    want.extend(others.iter().cloned().map(Line::Processed));
     assert_eq!(sorted(server.take()), sorted(want));
 
     let status = server.smarterwx(SMARTERWX_SECRET, &body).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let mut want = vec![Delivery::Processed(bad.clone())];
-    want.extend(others.iter().cloned().map(Delivery::Duplicate));
+    let mut want = vec![Line::Processed(bad.clone())];
+    want.extend(others.iter().cloned().map(Line::Duplicate));
     assert_eq!(sorted(server.take()), sorted(want));
     // Each notification's work ran once, the failed one twice.
     assert_eq!(runs.lock().unwrap().len(), 4);
@@ -778,9 +775,9 @@ async fn a_large_batch_on_a_small_pool_is_processed_whole() {
     let body = common::small_batch(&prefix, COUNT);
     let status = server_under_test.smarterwx(SMARTERWX_SECRET, &body).await;
     let lines = server_under_test.take();
-    let refused: Vec<&Delivery> = lines
+    let refused: Vec<&Line> = lines
         .iter()
-        .filter(|d| !matches!(d, Delivery::Processed(_)))
+        .filter(|d| !matches!(d, Line::Processed(_)))
         .collect();
     assert!(
         refused.is_empty(),
@@ -860,7 +857,7 @@ async fn a_batch_replayed_after_its_keys_expired_is_refused_with_a_window_and_do
         StatusCode::NO_CONTENT,
         "acknowledged, not processed"
     );
-    assert_eq!(guarded.take(), [Delivery::Stale("u-replayed".into())]);
+    assert_eq!(guarded.take(), [Line::Stale("u-replayed".into())]);
     assert_eq!(*with.lock().unwrap(), ["u-replayed"], "done once");
     // Without a window (the default), the replay is done again.
     let status = open.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
@@ -903,11 +900,11 @@ async fn a_mixed_batch_processes_the_fresh_parks_the_unreadable_and_drops_the_st
         let status = server.smarterwx(SMARTERWX_SECRET, body.as_bytes()).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let want = vec![
-            Delivery::Processed("u-1".into()),
-            Delivery::Stale("u-old".into()),
-            Delivery::Parked("u-bad".into()),
-            Delivery::Stale("u-ahead".into()),
-            Delivery::Processed("u-2".into()),
+            Line::Processed("u-1".into()),
+            Line::Stale("u-old".into()),
+            Line::Parked("u-bad".into()),
+            Line::Stale("u-ahead".into()),
+            Line::Processed("u-2".into()),
         ];
         assert_eq!(sorted(server.take()), sorted(want), "{} B", body.len());
         let mut work = done.lock().unwrap().clone();

@@ -600,7 +600,7 @@ async fn buttons_and_actions_answer_for_each_state() {
             .await
             .unwrap()
             .unwrap()
-            .delivery
+            .entry
             .state
             .as_str(),
         "dead"

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::inbox::{batch_body, notification, raw_notifications, smartcomply_body};
 use common::postgres::{PgServer, unique_table};
 use sqlx::{AssertSqlSafe, PgPool};
-use utility_webhooks::idempotency::{StoreErrorKind, TransactionWork};
+use utility_webhooks::idempotency::{Answer, StoreErrorKind, TransactionWork};
 use utility_webhooks::inbox::{
     Admission, Backoff, Change, Inbox, Item, Job, ListQuery, Purge, Receipt, State, WorkerEvent,
     by_subject,
@@ -296,7 +296,7 @@ async fn accept_stores_each_item_byte_for_byte_once() {
     // A SmartComply event, pretty-printed as a vendor may send it.
     let body = smartcomply_body("evt_a1", "2026-05-05T15:10:00.123456Z", Some("asm_1"));
     let receipt = f.smartcomply(&body).await;
-    assert_eq!(receipt.http_status(), 202);
+    assert_eq!(Answer::from(&receipt).http_status(), 202);
     assert_eq!(
         admissions(&receipt),
         [("evt_a1".to_owned(), Admission::Accepted)]
@@ -335,7 +335,7 @@ async fn accept_stores_each_item_byte_for_byte_once() {
         admissions(&receipt),
         [("evt_a1".to_owned(), Admission::Duplicate)]
     );
-    assert_eq!(receipt.http_status(), 202);
+    assert_eq!(Answer::from(&receipt).http_status(), 202);
     assert_eq!(f.raw(key).await.unwrap(), body);
     assert_eq!(f.rows().await, 1);
 
@@ -441,9 +441,9 @@ async fn a_worker_does_each_item_once_in_its_transaction() {
         assert_eq!(effects.len(), 1, "{key}");
         assert_eq!(effects[0].0, 1, "{key}: the first attempt");
         let detail = f.inbox.get(key).await.unwrap().unwrap();
-        assert_eq!(detail.delivery.state, State::Done);
-        assert_eq!(detail.delivery.attempts, 1);
-        assert_eq!(detail.delivery.next_attempt_at, None);
+        assert_eq!(detail.entry.state, State::Done);
+        assert_eq!(detail.entry.attempts, 1);
+        assert_eq!(detail.entry.next_attempt_at, None);
         assert_eq!(detail.attempt_log.len(), 1);
         let attempt = &detail.attempt_log[0];
         assert_eq!((attempt.n, attempt.error.as_deref()), (1, None));
@@ -491,9 +491,9 @@ async fn failures_roll_back_retry_with_backoff_then_die() {
         "every attempt rolled back"
     );
     let detail = f.inbox.get(key).await.unwrap().unwrap();
-    assert_eq!(detail.delivery.attempts, 3);
+    assert_eq!(detail.entry.attempts, 3);
     assert_eq!(
-        detail.delivery.last_error.as_deref(),
+        detail.entry.last_error.as_deref(),
         Some("evt_fail fails\\non purpose")
     );
     let errors: Vec<_> = detail
@@ -535,24 +535,24 @@ async fn failures_roll_back_retry_with_backoff_then_die() {
     assert_eq!(detail.attempt_log.len(), 3);
     assert_eq!(detail.attempt_log[2].error, None);
     assert_eq!(
-        detail.delivery.last_error.as_deref(),
+        detail.entry.last_error.as_deref(),
         Some("evt_flaky is flaky")
     );
 
     // A panic is an error like any other, with its message.
     let detail = f.inbox.get("smartcomply:evt_panic").await.unwrap().unwrap();
-    assert_eq!(detail.delivery.state, State::Dead);
+    assert_eq!(detail.entry.state, State::Dead);
     assert_eq!(
-        detail.delivery.last_error.as_deref(),
+        detail.entry.last_error.as_deref(),
         Some("panicked: evt_panic panics")
     );
     assert!(f.effects_of("smartcomply:evt_panic").await.is_empty());
 
     // A handler that hangs is cut at its timeout and retried.
     let detail = f.inbox.get("smartcomply:evt_hang").await.unwrap().unwrap();
-    assert_eq!(detail.delivery.state, State::Dead);
+    assert_eq!(detail.entry.state, State::Dead);
     assert_eq!(
-        detail.delivery.last_error.as_deref(),
+        detail.entry.last_error.as_deref(),
         Some("timed out after 300ms")
     );
     for attempt in &detail.attempt_log {
@@ -795,10 +795,10 @@ async fn replay_reads_a_parked_item_again_once_the_model_does() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(detail.delivery.state, State::Parked);
+    assert_eq!(detail.entry.state, State::Parked);
     assert!(
         detail
-            .delivery
+            .entry
             .last_error
             .as_deref()
             .unwrap()
@@ -923,7 +923,7 @@ async fn operations_move_rows_and_show_them_as_the_console_does() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(detail.delivery.attempts, 1);
+    assert_eq!(detail.entry.attempts, 1);
     assert_eq!(
         detail.attempt_log.iter().map(|a| a.n).collect::<Vec<_>>(),
         [1, 2]
@@ -995,7 +995,7 @@ async fn purge_empties_old_bodies_and_keeps_keys_as_tombstones() {
     assert!(f.raw("smartcomply:evt_p_dead").await.is_some());
     assert_eq!(f.raw("smartcomply:evt_p_parked").await.unwrap(), unfit);
     let detail = f.inbox.get("smartcomply:evt_p_1").await.unwrap().unwrap();
-    assert_eq!((detail.delivery.state, detail.raw), (State::Done, None));
+    assert_eq!((detail.entry.state, detail.raw), (State::Done, None));
     // A purged row cannot be run again.
     assert_eq!(
         f.inbox.retry("smartcomply:evt_p_1").await.unwrap(),
@@ -1119,7 +1119,7 @@ async fn a_claim_counts_so_an_item_that_kills_its_worker_ends_dead() {
     );
     assert!(f.effects_of(key).await.is_empty());
     let detail = f.inbox.get(key).await.unwrap().unwrap();
-    assert_eq!(detail.delivery.attempts, 2);
+    assert_eq!(detail.entry.attempts, 2);
     assert_eq!(detail.attempt_log.len(), 2);
 }
 
@@ -1221,7 +1221,7 @@ async fn a_stopped_database_is_a_fast_503_never_a_2xx() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(err.http_status(), 503);
+    assert_eq!(Answer::from(&err).http_status(), 503);
     assert!(matches!(
         err.kind(),
         StoreErrorKind::Unavailable | StoreErrorKind::Uncertain

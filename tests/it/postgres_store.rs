@@ -15,7 +15,7 @@ use contract::{LONG, PAST_SHORT, SHORT};
 use sqlx::PgPool;
 use utility_webhooks::Error;
 use utility_webhooks::idempotency::{
-    self, Claim, DynStore, KeyState, Lease, Outcome, PostgresStore, Store, StoreError,
+    self, Answer, Claim, DynStore, KeyState, Lease, Outcome, PostgresStore, Store, StoreError,
     StoreErrorKind,
 };
 
@@ -260,7 +260,7 @@ async fn the_transaction_helper_commits_or_rolls_back_and_releases() {
         matches!(&outcome, Outcome::Failed(m) if m.contains("failed")),
         "{outcome:?}"
     );
-    assert_eq!(outcome.http_status(), 500);
+    assert_eq!(Answer::from(&outcome).http_status(), 500);
     assert_eq!(f.effects_of(key).await, 0);
 
     // A panic: the same.

@@ -136,6 +136,22 @@ fn smarterwx_verifier() -> smarterwx::Verifier {
 }
 
 #[test]
+fn both_verifiers_refuse_an_empty_secret() {
+    assert!(matches!(
+        smartcomply::Verifier::new(""),
+        Err(Error::EmptySecret)
+    ));
+    assert!(matches!(
+        smarterwx::Verifier::new(b""),
+        Err(Error::EmptySecret)
+    ));
+    let sc = smartcomply_verifier().with_secret("");
+    assert!(matches!(sc, Err(Error::EmptySecret)));
+    let swx = smarterwx_verifier().with_secret(Vec::new());
+    assert!(matches!(swx, Err(Error::EmptySecret)));
+}
+
+#[test]
 fn verifier_debug_shows_no_secret() {
     let mut forbidden = Forbidden::new();
     SC_SECRETS.iter().for_each(|s| forbidden.secret(s));

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use receiver::{Delivery, Receiver, router};
+use receiver::{Line, Receiver, router};
 use utility_webhooks::idempotency::MemoryStore;
 use utility_webhooks::{smartcomply, smarterwx};
 
@@ -47,7 +47,7 @@ async fn start(failures: usize, delay: Duration) -> Server {
             }
         })
     })
-    .on_delivery(move |delivery: Delivery| sink.lock().unwrap().push(delivery.to_string()));
+    .on_line(move |line: Line| sink.lock().unwrap().push(line.to_string()));
     Server {
         base: serve(router(receiver)).await,
         log,

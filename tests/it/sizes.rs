@@ -7,7 +7,8 @@
 use std::mem::size_of;
 
 use utility_webhooks::{
-    Category, Error, PayloadError, Unreadable, idempotency, smartcomply, smarterwx,
+    Category, Error, PayloadError, ReadError, Unreadable, Vendor, idempotency, smartcomply,
+    smarterwx,
 };
 
 /// The most bytes any public type may take by value.
@@ -37,7 +38,9 @@ fn every_public_type() -> Vec<(&'static str, usize)> {
     let mut all = sizes![
         Error,
         PayloadError,
+        ReadError,
         Category,
+        Vendor,
         Result<smartcomply::Event, Error>,
         Result<Vec<smarterwx::Notification>, Error>,
         smarterwx::Item,

@@ -7,7 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 
 use super::{Action, Filters};
-use crate::inbox::{Change, Delivery, DeliveryDetail, Item, State, Stats};
+use crate::inbox::{Change, Entry, EntryDetail, Item, State, Stats};
 
 /// How often the script refreshes a page, in seconds.
 const REFRESH_SECONDS: u32 = 5;
@@ -117,7 +117,7 @@ impl Notice {
 pub(super) struct Index<'a> {
     pub stats: &'a Stats,
     /// The rows, each with the key it waits for.
-    pub rows: &'a [(Delivery, Option<String>)],
+    pub rows: &'a [(Entry, Option<String>)],
     pub filters: &'a Filters,
     /// The query string of the first page, when this is a later one.
     pub first: Option<String>,
@@ -129,7 +129,7 @@ pub(super) struct Index<'a> {
 
 /// A delivery's page.
 pub(super) struct Detail<'a> {
-    pub detail: &'a DeliveryDetail,
+    pub detail: &'a EntryDetail,
     /// The key it waits for.
     pub waits: Option<&'a str>,
     /// The buttons its state takes.
@@ -285,7 +285,7 @@ pub(super) fn detail(view: &Detail<'_>, live_only: bool) -> Markup {
     let d = view.detail;
     let body = html! {
         p.crumbs { a href="../" { "« All deliveries" } }
-        h1.key { (d.delivery.key) }
+        h1.key { (d.entry.key) }
         (live)
         section {
             h2 { "JSON as received" }
@@ -295,12 +295,12 @@ pub(super) fn detail(view: &Detail<'_>, live_only: bool) -> Markup {
             }
         }
     };
-    layout("../", &d.delivery.key, body)
+    layout("../", &d.entry.key, body)
 }
 
 /// The state, the buttons and the attempts.
 fn detail_live(view: &Detail<'_>) -> Markup {
-    let d = &view.detail.delivery;
+    let d = &view.detail.entry;
     let model = view
         .detail
         .raw

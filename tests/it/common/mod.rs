@@ -17,7 +17,32 @@ pub mod redis;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use utility_webhooks::Error;
+use utility_webhooks::{Error, PayloadError, ReadError};
+
+/// Panic unless an unreadable delivery's error says what the strict
+/// reading's error says: the same class, event type, path, message and
+/// position, and the same text.
+pub fn assert_same_error(unreadable: &ReadError, strict: &PayloadError) {
+    assert_eq!(
+        (
+            unreadable.category(),
+            unreadable.event_type(),
+            unreadable.path(),
+            unreadable.message(),
+            unreadable.line(),
+            unreadable.column(),
+        ),
+        (
+            strict.category(),
+            strict.event_type(),
+            strict.path(),
+            strict.message(),
+            strict.line(),
+            strict.column(),
+        )
+    );
+    assert_eq!(unreadable.to_string(), strict.to_string());
+}
 
 /// The crate's `fixtures/` folder, found from the package that runs the
 /// test: the crate itself, or a check crate inside it.

@@ -127,7 +127,7 @@ pub type Park = Arc<dyn Fn(Parked) -> WorkFuture + Send + Sync>;
 
 /// What the receiver did with one delivered id: one line on stdout.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
+pub enum Line {
     /// The work was done and recorded (or done, with the record failing).
     Processed(String),
     /// The work was done before: acknowledged, nothing done.
@@ -145,16 +145,16 @@ pub enum Delivery {
 }
 
 /// One line, whatever the sender put in the id: it is escaped.
-impl fmt::Display for Delivery {
+impl fmt::Display for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, id) = match self {
-            Delivery::Processed(id) => ("processed", id),
-            Delivery::Duplicate(id) => ("duplicate", id),
-            Delivery::Failed(id) => ("failed", id),
-            Delivery::InProgress(id) => ("in progress", id),
-            Delivery::Unavailable(id) => ("unavailable", id),
-            Delivery::Parked(id) => ("parked", id),
-            Delivery::Stale(id) => ("stale", id),
+            Line::Processed(id) => ("processed", id),
+            Line::Duplicate(id) => ("duplicate", id),
+            Line::Failed(id) => ("failed", id),
+            Line::InProgress(id) => ("in progress", id),
+            Line::Unavailable(id) => ("unavailable", id),
+            Line::Parked(id) => ("parked", id),
+            Line::Stale(id) => ("stale", id),
         };
         write!(f, "{what} {}", Escaped(id))
     }
@@ -169,7 +169,7 @@ pub struct Receiver {
     lease: Duration,
     work: Work,
     park: Park,
-    on_delivery: Box<dyn Fn(Delivery) + Send + Sync>,
+    on_line: Box<dyn Fn(Line) + Send + Sync>,
 }
 
 impl Receiver {
@@ -191,7 +191,7 @@ impl Receiver {
                 eprintln!("dead letter {}", json_line(&parked));
                 Box::pin(async { Ok(()) })
             }),
-            on_delivery: Box::new(|_| {}),
+            on_line: Box::new(|_| {}),
         }
     }
 
@@ -220,9 +220,9 @@ impl Receiver {
         self
     }
 
-    /// Hand each delivery's line to `on_delivery`.
-    pub fn on_delivery(mut self, on_delivery: impl Fn(Delivery) + Send + Sync + 'static) -> Self {
-        self.on_delivery = Box::new(on_delivery);
+    /// Hand each delivered id's line to `on_line`.
+    pub fn on_line(mut self, on_line: impl Fn(Line) + Send + Sync + 'static) -> Self {
+        self.on_line = Box::new(on_line);
         self
     }
 
@@ -250,7 +250,7 @@ impl Receiver {
         let work = Arc::clone(&self.work);
         let outcome =
             idempotency::run(&self.store, &key, self.lease, move |lease| work(job, lease));
-        self.answer(id, Delivery::Processed, outcome.await)
+        self.answer(id, Line::Processed, outcome.await)
     }
 
     /// Keep `parked` aside once, and say what to answer for it.
@@ -264,7 +264,7 @@ impl Receiver {
         let key = parked.parked_key();
         let park = Arc::clone(&self.park);
         let outcome = idempotency::run(&self.store, &key, self.lease, move |_| park(parked));
-        self.answer(id, Delivery::Parked, outcome.await)
+        self.answer(id, Line::Parked, outcome.await)
     }
 
     /// Drop `item`, a notification not to process (outside the replay
@@ -281,7 +281,7 @@ impl Receiver {
                 "?".into()
             }
         };
-        (self.on_delivery)(Delivery::Stale(id));
+        (self.on_line)(Line::Stale(id));
         Ok(Answer::ACKNOWLEDGE)
     }
 
@@ -291,32 +291,29 @@ impl Receiver {
     fn answer(
         &self,
         id: String,
-        done: fn(String) -> Delivery,
+        done: fn(String) -> Line,
         outcome: Result<Outcome<(), String>, StoreError>,
     ) -> Reply {
-        let (delivery, why) = match &outcome {
+        let (line, why) = match &outcome {
             Ok(Outcome::Done(())) => (done(id), None),
             // Done: a retry would only redo it once the lease expires.
             Ok(Outcome::DoneNotRecorded((), err)) => {
                 (done(id), Some(format!("done, but not recorded: {err}")))
             }
-            Ok(Outcome::Completed) => (Delivery::Duplicate(id), None),
-            Ok(Outcome::Failed(reason)) => (Delivery::Failed(id), Some(reason.clone())),
+            Ok(Outcome::Completed) => (Line::Duplicate(id), None),
+            Ok(Outcome::Failed(reason)) => (Line::Failed(id), Some(reason.clone())),
             Ok(Outcome::Panicked(message)) => (
-                Delivery::Failed(id),
+                Line::Failed(id),
                 Some(format!("the work panicked: {message}")),
             ),
-            Ok(Outcome::TimedOut) => (
-                Delivery::Failed(id),
-                Some("the lease could not be held".into()),
-            ),
-            Ok(Outcome::InProgress { .. }) => (Delivery::InProgress(id), None),
-            Err(err) => (Delivery::Unavailable(id), Some(err.to_string())),
+            Ok(Outcome::TimedOut) => (Line::Failed(id), Some("the lease could not be held".into())),
+            Ok(Outcome::InProgress { .. }) => (Line::InProgress(id), None),
+            Err(err) => (Line::Unavailable(id), Some(err.to_string())),
         };
         if let Some(why) = why {
-            eprintln!("{delivery}: {why}");
+            eprintln!("{line}: {why}");
         }
-        (self.on_delivery)(delivery);
+        (self.on_line)(line);
         outcome.map(|outcome| Answer::from(&outcome))
     }
 }
