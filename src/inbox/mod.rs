@@ -129,7 +129,9 @@
 //! rows by hand; [`Inbox::stats`], [`Inbox::list`] and [`Inbox::get`]
 //! show them, in the shapes a console serves as JSON; [`Inbox::purge`]
 //! empties the JSON of finished rows after a retention and keeps their
-//! keys as tombstones, so that a late resend is still a duplicate.
+//! keys as tombstones, so that a late resend is still a duplicate (a
+//! purge that deletes tombstones too checks them against a SmarterWX
+//! replay window with [`Purge::check_replay_window`]).
 //!
 //! # Workers and leases for each vendor
 //!

@@ -10,9 +10,10 @@ use time::OffsetDateTime;
 use super::{
     Inbox, Item, OPERATION_DEADLINE, State, from_unix_micros, micros, stored_state, unix_micros,
 };
+use crate::error::Error;
 use crate::idempotency::StoreError;
 use crate::idempotency::postgres::{error, no_answer};
-use crate::wire;
+use crate::{smarterwx, wire};
 
 /// How many rows are in each state, and how long the oldest pending one
 /// has waited: `{"pending":n,"running":n,"retrying":n,"done":n,"dead":n,
@@ -261,6 +262,32 @@ impl Purge {
     pub fn keys_after(mut self, retention: Duration) -> Self {
         self.keys_after = Some(retention);
         self
+    }
+
+    /// Check at start-up that these tombstones outlast a SmarterWX
+    /// verifier's replay window ([`smarterwx::Verifier::check_retention`]):
+    /// [`Error::RetentionTooShort`] when [`Purge::keys_after`] deletes keys
+    /// sooner than the window needs, so that a captured notification sent
+    /// again is always either a duplicate or too old. Keys kept for ever,
+    /// or a verifier without a window, are `Ok`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use utility_webhooks::{ErrorKind, inbox::Purge, smarterwx::Verifier};
+    ///
+    /// const DAY: Duration = Duration::from_secs(24 * 3600);
+    /// let verifier = Verifier::new("my-secret")?.with_max_age(3 * DAY);
+    /// Purge::default().check_replay_window(&verifier)?; // keys kept
+    /// Purge::default().keys_after(30 * DAY).check_replay_window(&verifier)?;
+    /// let err = Purge::default().keys_after(DAY).check_replay_window(&verifier);
+    /// assert_eq!(err.unwrap_err().kind(), ErrorKind::RetentionTooShort);
+    /// # Ok::<(), utility_webhooks::Error>(())
+    /// ```
+    pub fn check_replay_window(&self, verifier: &smarterwx::Verifier) -> Result<(), Error> {
+        match self.keys_after {
+            Some(retention) => verifier.check_retention(retention),
+            None => Ok(()),
+        }
     }
 
     /// Change at most `batch` rows per statement (1 to 10 000).
