@@ -175,11 +175,13 @@ impl Verifier {
         check_age(header.timestamp, now, self.tolerance)
     }
 
-    /// Read the signature header alone, before the body: missing or
-    /// malformed is refused with the error [`Verifier::verify`] gives it
-    /// (the extractor does this before it reads a byte of the body).
-    #[cfg(feature = "axum")]
-    pub(crate) fn check_header(&self, signature: &impl SignatureInput) -> Result<(), Error> {
+    /// Read the signature header alone, before the body: a missing or
+    /// malformed header is refused with the error [`Verifier::verify`]
+    /// would give it ([`Error::MissingSignature`], [`Error::MalformedSignature`]).
+    /// Call it before reading the body, so that a request that cannot be
+    /// signed never costs a buffer (the axum extractor does). `Ok` says
+    /// nothing of the signature itself: verify the body next.
+    pub fn check_header(&self, signature: impl SignatureInput) -> Result<(), Error> {
         let header = signature.signature_value(SIGNATURE_HEADER);
         trace::header_refused(
             VENDOR,

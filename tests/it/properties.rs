@@ -43,6 +43,30 @@ proptest! {
         let _ = verifier.verify_at(&header, &body, now);
     }
 
+    /// `check_header` refuses exactly what verification refuses for the
+    /// header alone, with the same error, for both vendors.
+    #[test]
+    fn check_header_refuses_what_verify_refuses_for_the_header(
+        junk in proptest::collection::vec(any::<u8>(), 0..96),
+        t in "-?[0-9]{0,12}",
+        hex in "[0-9a-fA-Fx]{62,66}",
+        body in proptest::collection::vec(any::<u8>(), 0..32),
+    ) {
+        let header_refused = |e: &Error| {
+            matches!(e, Error::MissingSignature | Error::MalformedSignature)
+        };
+        let sc = smartcomply::Verifier::new("whsec_p").unwrap();
+        let swx = smarterwx::Verifier::new("swx_p").unwrap();
+        for header in [junk.clone(), format!("t={t},v1={hex}").into_bytes(), format!("sha256={hex}").into_bytes()] {
+            let checked = sc.check_header(&header[..]).err().map(|e| e.kind());
+            let verified = sc.verify_at(&header[..], &body, now()).err().filter(header_refused);
+            prop_assert_eq!(checked, verified.map(|e| e.kind()));
+            let checked = swx.check_header(&header[..]).err().map(|e| e.kind());
+            let verified = swx.verify(&header[..], &body).err().filter(header_refused);
+            prop_assert_eq!(checked, verified.map(|e| e.kind()));
+        }
+    }
+
     #[test]
     fn smartcomply_header_shaped_junk_never_panics(
         t in "-?[0-9]{0,25}",
