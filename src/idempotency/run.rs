@@ -51,6 +51,24 @@ pub enum Outcome<T, E> {
 }
 
 impl<T, E> Outcome<T, E> {
+    /// The status to answer the vendor with, as the API contract names
+    /// it: the status of its [`Answer`](super::Answer), which holds the
+    /// one table (`204`, `409`, `500`) and the `Retry-After`. Requires the
+    /// `http` feature.
+    ///
+    /// ```
+    /// use utility_webhooks::idempotency::{Answer, Outcome};
+    ///
+    /// let outcome: Outcome<(), ()> = Outcome::Completed;
+    /// assert_eq!(outcome.status_code(), 204);
+    /// assert_eq!(outcome.status_code(), Answer::from(&outcome).status_code());
+    /// ```
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub fn status_code(&self) -> http::StatusCode {
+        super::Answer::from(self).status_code()
+    }
+
     /// The outcome's name in spans: `done`, `completed`, ...
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn name(&self) -> &'static str {
