@@ -112,7 +112,6 @@ pub(crate) fn verification<T: Described>(
 /// `checked`, the signature header read before the body: when it is
 /// refused, a `webhook.verify` span with its verdict and a `body_len` of
 /// 0, since no byte of the body was read.
-#[cfg(feature = "axum")]
 pub(crate) fn header_refused(vendor: Vendor, checked: Result<(), Error>) -> Result<(), Error> {
     match checked {
         Ok(()) => Ok(()),
