@@ -269,6 +269,22 @@ async fn the_example_answers_and_prints_as_documented() {
     }
     assert_eq!(effects(&pool, "smarterwx:u-flaky").await, [3]);
 
+    // A signed id that holds a line break prints one escaped line per
+    // step, never a forged line of its own.
+    let forging = smartcomply_body("evt_1\nprocessed evt_FORGED", "2026-05-05T15:10:00Z", None);
+    assert_eq!(
+        post_smartcomply(&http, &base, &forging, None)
+            .await
+            .unwrap(),
+        StatusCode::ACCEPTED
+    );
+    example.line(r"accepted evt_1\nprocessed evt_FORGED").await;
+    example.line(r"processed evt_1\nprocessed evt_FORGED").await;
+    assert!(
+        !example.lines().iter().any(|l| l == "processed evt_FORGED"),
+        "a forged line"
+    );
+
     // Always failing: three attempts, then dead; no effect stays.
     let failing = smartcomply_body("evt_fail", "2026-05-05T15:10:00Z", None);
     assert_eq!(
