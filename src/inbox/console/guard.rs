@@ -78,8 +78,8 @@ impl AdminToken {
             return false;
         };
         let (scheme, credentials) = (&value[..space], value[space + 1..].trim_ascii());
-        let presented = if scheme.eq_ignore_ascii_case(b"bearer") {
-            credentials.to_vec()
+        let presented: [u8; 32] = if scheme.eq_ignore_ascii_case(b"bearer") {
+            Sha256::digest(credentials).into()
         } else if scheme.eq_ignore_ascii_case(b"basic") {
             let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(credentials) else {
                 return false;
@@ -87,11 +87,10 @@ impl AdminToken {
             let Some(colon) = pair.iter().position(|&b| b == b':') else {
                 return false;
             };
-            pair[colon + 1..].to_vec()
+            Sha256::digest(&pair[colon + 1..]).into()
         } else {
             return false;
         };
-        let presented: [u8; 32] = Sha256::digest(&presented).into();
         presented.ct_eq(&self.digest).into()
     }
 

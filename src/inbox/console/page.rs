@@ -7,6 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 
 use super::{Action, Filters};
+use crate::Vendor;
 use crate::inbox::{Change, Entry, EntryDetail, Item, State, Stats};
 
 /// How often the script refreshes a page, in seconds.
@@ -180,7 +181,7 @@ pub(super) fn index(view: &Index<'_>, live_only: bool) -> Markup {
             label { "Vendor "
                 select name="vendor" {
                     option value="" selected[f.vendor.is_none()] { "any" }
-                    @for vendor in ["smartcomply", "smarterwx"] {
+                    @for vendor in Vendor::ALL.iter().map(|v| v.as_str()) {
                         option value=(vendor) selected[f.vendor.as_deref() == Some(vendor)] { (vendor) }
                     }
                 }
