@@ -279,7 +279,8 @@ impl Admitted {
         self.id.as_deref()
     }
 
-    /// Its id, or else its key: what a log line names it by.
+    /// Its id, or else its key: what a log line names it by (sender text:
+    /// print it through [`Escaped`](crate::Escaped)).
     pub fn label(&self) -> &str {
         self.id.as_deref().unwrap_or(&self.key)
     }
@@ -335,7 +336,7 @@ impl Inbox {
     /// that time: it changes nothing twice.
     ///
     /// ```no_run
-    /// # use utility_webhooks::{idempotency::Answer, inbox::Inbox, smarterwx};
+    /// # use utility_webhooks::{Escaped, idempotency::Answer, inbox::Inbox, smarterwx};
     /// # async fn example(inbox: &Inbox, verifier: &smarterwx::Verifier, header: &str, body: &[u8])
     /// #     -> Result<u16, Box<dyn std::error::Error>> {
     /// let batch = verifier.verify_and_parse_each(header, body)?; // 401 / 400
@@ -344,7 +345,8 @@ impl Inbox {
     ///     Err(down) => return Ok(Answer::from(&down).http_status()), // 503
     /// };
     /// for item in receipt.items() {
-    ///     println!("{} {}", item.admission().as_str(), item.label());
+    ///     // Escaped: an id is sender text, and must not start a line.
+    ///     println!("{} {}", item.admission().as_str(), Escaped(item.label()));
     /// }
     /// Ok(Answer::from(&receipt).http_status()) // 202
     /// # }
